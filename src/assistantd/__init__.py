@@ -1,0 +1,7 @@
+"""assistantd: OpenAI's Assistants API v2, self-hosted, on any OpenAI-compatible model."""
+
+from assistantd.app import create_app
+from assistantd.settings import Settings
+from assistantd.store.blobs import BlobStore
+
+__all__ = ["BlobStore", "Settings", "create_app"]

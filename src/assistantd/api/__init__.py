@@ -1,0 +1,1 @@
+"""HTTP edge: one thin router per resource; no SQL, no business rules."""

@@ -1,0 +1,93 @@
+"""Dependency aliases: endpoint signatures read like prose."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from assistantd.errors import InvalidRequest, Unauthorized
+from assistantd.services.assistants import Assistants
+from assistantd.services.files import Files
+from assistantd.services.messages import Messages
+from assistantd.services.models import Models
+from assistantd.services.threads import Threads
+from assistantd.settings import Settings
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the routers call, built once by ``create_app``."""
+
+    settings: Settings
+    assistants: Assistants
+    threads: Threads
+    messages: Messages
+    files: Files
+    models: Models
+
+
+def services(request: Request) -> Services:
+    svc = request.app.state.services
+    assert isinstance(svc, Services)
+    return svc
+
+
+def _assistants(request: Request) -> Assistants:
+    return services(request).assistants
+
+
+def _threads(request: Request) -> Threads:
+    return services(request).threads
+
+
+def _messages(request: Request) -> Messages:
+    return services(request).messages
+
+
+def _files(request: Request) -> Files:
+    return services(request).files
+
+
+def _models(request: Request) -> Models:
+    return services(request).models
+
+
+AssistantsDep = Annotated[Assistants, Depends(_assistants)]
+ThreadsDep = Annotated[Threads, Depends(_threads)]
+MessagesDep = Annotated[Messages, Depends(_messages)]
+FilesDep = Annotated[Files, Depends(_files)]
+ModelsDep = Annotated[Models, Depends(_models)]
+
+
+def authenticate(request: Request) -> None:
+    """Bearer keys from ``ASSISTANTD_API_KEYS``; with none configured any key is accepted."""
+    keys = services(request).settings.api_key_set
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized(
+            "You didn't provide an API key. You need to provide your API key in an Authorization header "
+            "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+            code=None,
+        )
+    if keys and token not in keys:
+        shown = token[:3] + "*" * 4 + token[-4:] if len(token) > 8 else "*" * len(token)
+        raise Unauthorized(f"Incorrect API key provided: {shown}.", code="invalid_api_key")
+
+
+def require_beta(request: Request) -> None:
+    """``OpenAI-Beta: assistants=v2`` is enforced only when ``require_beta_header`` is set."""
+    if not services(request).settings.require_beta_header:
+        return
+    if "assistants=v2" not in request.headers.get("openai-beta", ""):
+        raise InvalidRequest(
+            "You must provide the 'OpenAI-Beta' header to access the Assistants API. Please try again by "
+            "setting the header 'OpenAI-Beta: assistants=v2'.",
+            code="invalid_beta",
+        )
+
+
+Beta = Depends(require_beta)

@@ -1,0 +1,95 @@
+"""The composition root: ``create_app(settings)`` builds storage, services and routes."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import APIRouter, Depends, FastAPI
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assistantd.api import assistants, files, messages, models, threads
+from assistantd.api.deps import Services, authenticate
+from assistantd.errors import install_error_handlers
+from assistantd.services._context import Context
+from assistantd.services.assistants import Assistants
+from assistantd.services.files import Files
+from assistantd.services.messages import Messages
+from assistantd.services.models import Models
+from assistantd.services.threads import Threads
+from assistantd.settings import Settings
+from assistantd.store.blobs import LocalBlobStore
+from assistantd.store.db import Database
+
+log = logging.getLogger("assistantd")
+
+
+class RequestIdMiddleware:
+    """Adds ``x-request-id`` (the SDK exposes it as ``_request_id``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", f"req_{secrets.token_hex(16)}".encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.effective_database_url)
+        await db.migrate()
+        if not settings.api_key_set:
+            log.warning("ASSISTANTD_API_KEYS is not set: any bearer key is accepted")
+        http = httpx.AsyncClient()
+        ctx = Context(db=db, blobs=LocalBlobStore(settings.data_dir / "files"), settings=settings)
+        app.state.services = Services(
+            settings=settings,
+            assistants=Assistants(ctx),
+            threads=Threads(ctx),
+            messages=Messages(ctx),
+            files=Files(ctx),
+            models=Models(ctx, http),
+        )
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            await http.aclose()
+            await db.dispose()
+
+    app = FastAPI(title="assistantd", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.ready = False
+    install_error_handlers(app)
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)])
+    for module in (assistants, threads, messages, files, models):
+        v1.include_router(module.router)
+    app.include_router(v1)
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> JSONResponse:
+        if not app.state.ready:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    app.add_middleware(RequestIdMiddleware)
+    return app

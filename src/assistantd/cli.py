@@ -1,0 +1,43 @@
+"""``assistantd serve``: start the server with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="assistantd", description="OpenAI Assistants API v2 server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", help="bind address (default 127.0.0.1, or ASSISTANTD_HOST)")
+    serve.add_argument("--port", type=int, help="port (default 8000, or ASSISTANTD_PORT)")
+    serve.add_argument("--config", help="TOML settings file (or ASSISTANTD_CONFIG_FILE)")
+    args = parser.parse_args(argv)
+
+    if args.config:
+        os.environ["ASSISTANTD_CONFIG_FILE"] = args.config
+    import uvicorn
+
+    from assistantd.app import create_app
+    from assistantd.settings import Settings
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    settings = Settings(**overrides)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

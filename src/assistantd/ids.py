@@ -1,0 +1,38 @@
+"""Object IDs with OpenAI's prefixes, generated in one place.
+
+IDs are random (not time-ordered); lists are ordered by each table's insertion sequence instead.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from typing import Literal
+
+_ALPHABET = string.ascii_letters + string.digits
+
+Kind = Literal["assistant", "thread", "message", "run", "step", "call", "file", "vector_store", "file_batch"]
+
+PREFIXES: dict[Kind, str] = {
+    "assistant": "asst_",
+    "thread": "thread_",
+    "message": "msg_",
+    "run": "run_",
+    "step": "step_",
+    "call": "call_",
+    "file": "file-",
+    "vector_store": "vs_",
+    "file_batch": "vsfb_",
+}
+
+
+def new_id(kind: Kind) -> str:
+    return PREFIXES[kind] + "".join(secrets.choice(_ALPHABET) for _ in range(24))
+
+
+def has_prefix(kind: Kind, value: str) -> bool:
+    return value.startswith(PREFIXES[kind]) and len(value) > len(PREFIXES[kind])
+
+
+# What OpenAI's error message says an ID must begin with ("Expected an ID that begins with 'thread'").
+EXPECTED_BEGINNING: dict[Kind, str] = {k: v.rstrip("_-") for k, v in PREFIXES.items()}

@@ -1,0 +1,71 @@
+"""Checks on IDs and on references to other objects, with OpenAI's messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from assistantd.errors import InvalidRequest, not_found
+from assistantd.ids import EXPECTED_BEGINNING, Kind, has_prefix
+from assistantd.store import repos
+
+_NAMES: dict[Kind, str] = {
+    "assistant": "assistant",
+    "thread": "thread",
+    "message": "message",
+    "run": "run",
+    "step": "run step",
+    "file": "file",
+    "vector_store": "vector store",
+    "file_batch": "file batch",
+    "call": "tool call",
+}
+
+
+def check_id(kind: Kind, value: str, param: str) -> None:
+    """A malformed ID is a 400, as OpenAI's "Expected an ID that begins with 'thread'"."""
+    if not has_prefix(kind, value):
+        raise InvalidRequest(
+            f"Invalid '{param}': '{value}'. Expected an ID that begins with '{EXPECTED_BEGINNING[kind]}'.",
+            param=param,
+        )
+
+
+def missing(kind: Kind, value: str, param: str | None = None) -> Exception:
+    return not_found(_NAMES[kind], value, param)
+
+
+async def require_files(conn: AsyncConnection, file_ids: list[str], param: str) -> None:
+    """Files referenced from a body must exist: 400 naming the field otherwise."""
+    for i, file_id in enumerate(file_ids):
+        p = f"{param}[{i}]"
+        if not has_prefix("file", file_id) or await repos.files.get(conn, file_id) is None:
+            raise InvalidRequest(f"No file found with id '{file_id}'.", param=p)
+
+
+async def tool_resources_json(
+    conn: AsyncConnection, resources: dict[str, Any] | None, param: str = "tool_resources"
+) -> dict[str, Any]:
+    """Validate a request's tool_resources and return the stored form."""
+    out: dict[str, Any] = {}
+    if not resources:
+        return out
+    ci = resources.get("code_interpreter")
+    if ci is not None:
+        ids = list(dict.fromkeys(ci.get("file_ids") or []))
+        await require_files(conn, ids, f"{param}.code_interpreter.file_ids")
+        out["code_interpreter"] = {"file_ids": ids}
+    fs = resources.get("file_search")
+    if fs is not None:
+        if fs.get("vector_stores"):
+            raise InvalidRequest(
+                "Creating vector stores through 'tool_resources.file_search.vector_stores' is not supported "
+                "by this server yet.",
+                param=f"{param}.file_search.vector_stores",
+            )
+        store_ids = fs.get("vector_store_ids") or []
+        for i, vs in enumerate(store_ids):
+            check_id("vector_store", vs, f"{param}.file_search.vector_store_ids[{i}]")
+        out["file_search"] = {"vector_store_ids": store_ids}
+    return out

@@ -1,0 +1,124 @@
+"""Assistants: create, list, retrieve, modify, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assistantd.ids import new_id
+from assistantd.services._context import Context, WireObject, now
+from assistantd.services._refs import check_id, missing, tool_resources_json
+from assistantd.store import repos
+from assistantd.store._crud import PageParams
+from assistantd.store.records import AssistantRecord
+from assistantd.wire.assistants import AssistantCreate, AssistantModify
+from assistantd.wire.common import deleted, dump, list_page
+
+
+def to_wire(a: AssistantRecord) -> WireObject:
+    """``openai.types.beta.Assistant``."""
+    return {
+        "id": a.id,
+        "object": "assistant",
+        "created_at": a.created_at,
+        "name": a.name,
+        "description": a.description,
+        "model": a.model,
+        "instructions": a.instructions,
+        "tools": a.tools,
+        "tool_resources": a.tool_resources or {},
+        "metadata": a.metadata or {},
+        "top_p": 1.0 if a.top_p is None else a.top_p,
+        "temperature": 1.0 if a.temperature is None else a.temperature,
+        "reasoning_effort": a.reasoning_effort,
+        "response_format": "auto" if a.response_format is None else a.response_format,
+    }
+
+
+def _response_format(value: Any) -> Any:
+    return value if isinstance(value, str) or value is None else dump(value)
+
+
+class Assistants:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def get_record(self, assistant_id: str, param: str = "assistant_id") -> AssistantRecord:
+        check_id("assistant", assistant_id, param)
+        async with self.ctx.db.read() as conn:
+            record = await repos.assistants.get(conn, assistant_id)
+        if record is None:
+            raise missing("assistant", assistant_id, param if param != "assistant_id" else None)
+        return record
+
+    async def create_assistant(self, req: AssistantCreate) -> WireObject:
+        values: dict[str, Any] = {
+            "id": new_id("assistant"),
+            "created_at": now(),
+            "model": req.model,
+            "name": req.name,
+            "description": req.description,
+            "instructions": req.instructions,
+            "tools": [dump(t) for t in req.tools or []],
+            "metadata": req.metadata or {},
+            "temperature": req.temperature,
+            "top_p": req.top_p,
+            "response_format": _response_format(req.response_format),
+            "reasoning_effort": req.reasoning_effort,
+        }
+        async with self.ctx.db.write() as conn:
+            resources = req.tool_resources.model_dump(exclude_none=True) if req.tool_resources else None
+            values["tool_resources"] = await tool_resources_json(conn, resources)
+            await repos.assistants.insert(conn, values)
+        return to_wire(AssistantRecord(**values))
+
+    async def list_assistants(self, page: PageParams) -> WireObject:
+        async with self.ctx.db.read() as conn:
+            records, has_more = await repos.assistants.page(conn, page)
+        return list_page([to_wire(r) for r in records], has_more)
+
+    async def retrieve_assistant(self, assistant_id: str) -> WireObject:
+        return to_wire(await self.get_record(assistant_id))
+
+    async def modify_assistant(self, assistant_id: str, req: AssistantModify) -> WireObject:
+        check_id("assistant", assistant_id, "assistant_id")
+        given = req.model_fields_set
+        values: dict[str, Any] = {}
+        for name in (
+            "model",
+            "name",
+            "description",
+            "instructions",
+            "temperature",
+            "top_p",
+            "reasoning_effort",
+        ):
+            if name in given:
+                values[name] = getattr(req, name)
+        if "model" in values and values["model"] is None:
+            values.pop("model")
+        if "tools" in given:
+            values["tools"] = [dump(t) for t in req.tools or []]
+        if "metadata" in given:
+            values["metadata"] = req.metadata or {}
+        if "response_format" in given:
+            values["response_format"] = _response_format(req.response_format)
+        async with self.ctx.db.write() as conn:
+            if "tool_resources" in given:
+                resources = req.tool_resources.model_dump(exclude_none=True) if req.tool_resources else None
+                values["tool_resources"] = await tool_resources_json(conn, resources)
+            if values:
+                found = await repos.assistants.update(conn, assistant_id, values)
+            else:
+                found = await repos.assistants.get(conn, assistant_id) is not None
+            if not found:
+                raise missing("assistant", assistant_id)
+            record = await repos.assistants.get(conn, assistant_id)
+        assert record is not None
+        return to_wire(record)
+
+    async def delete_assistant(self, assistant_id: str) -> WireObject:
+        check_id("assistant", assistant_id, "assistant_id")
+        async with self.ctx.db.write() as conn:
+            if not await repos.assistants.delete(conn, assistant_id):
+                raise missing("assistant", assistant_id)
+        return deleted(assistant_id, "assistant.deleted")

@@ -1,0 +1,162 @@
+"""SQLAlchemy 2 tables. ORM classes never leave ``store/``; services get domain records.
+
+Every table has an integer ``seq`` (insertion order) that lists are ordered and paginated by, because
+``created_at`` has one-second resolution and IDs are random. Nested API structures (tools, content parts,
+tool_resources) are JSON columns: their shape is fixed by OpenAI, not by our queries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+Seq = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AssistantRow(Base):
+    __tablename__ = "assistants"
+    seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    model: Mapped[str] = mapped_column(String(256))
+    name: Mapped[str | None] = mapped_column(String(256))
+    description: Mapped[str | None] = mapped_column(String(512))
+    instructions: Mapped[str | None] = mapped_column(Text)
+    tools: Mapped[list[Any]] = mapped_column(Json)
+    tool_resources: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", Json)
+    temperature: Mapped[float | None] = mapped_column(Float)
+    top_p: Mapped[float | None] = mapped_column(Float)
+    response_format: Mapped[Any | None] = mapped_column(Json)
+    reasoning_effort: Mapped[str | None] = mapped_column(String(16))
+
+
+class ThreadRow(Base):
+    __tablename__ = "threads"
+    seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    tool_resources: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", Json)
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+    seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    thread_id: Mapped[str] = mapped_column(String(64), ForeignKey("threads.id", ondelete="CASCADE"))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    role: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    content: Mapped[list[Any]] = mapped_column(Json)
+    assistant_id: Mapped[str | None] = mapped_column(String(64))
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    attachments: Mapped[list[Any] | None] = mapped_column(Json)
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", Json)
+    incomplete_details: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    completed_at: Mapped[int | None] = mapped_column(BigInteger)
+    incomplete_at: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_messages_thread_seq", "thread_id", "seq"),
+        Index("ix_messages_run", "run_id"),
+    )
+
+
+class FileRow(Base):
+    __tablename__ = "files"
+    seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    filename: Mapped[str] = mapped_column(String(1024))
+    purpose: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    status_details: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger)
+    blob_key: Mapped[str] = mapped_column(String(256))
+
+    __table_args__ = (Index("ix_files_purpose_seq", "purpose", "seq"),)
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+    seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    thread_id: Mapped[str] = mapped_column(String(64), ForeignKey("threads.id", ondelete="CASCADE"))
+    assistant_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(24))
+    model: Mapped[str] = mapped_column(String(256))
+    instructions: Mapped[str] = mapped_column(Text)
+    tools: Mapped[list[Any]] = mapped_column(Json)
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", Json)
+    started_at: Mapped[int | None] = mapped_column(BigInteger)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger)
+    cancelled_at: Mapped[int | None] = mapped_column(BigInteger)
+    failed_at: Mapped[int | None] = mapped_column(BigInteger)
+    completed_at: Mapped[int | None] = mapped_column(BigInteger)
+    required_action: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    last_error: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    incomplete_details: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    temperature: Mapped[float | None] = mapped_column(Float)
+    top_p: Mapped[float | None] = mapped_column(Float)
+    max_prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    max_completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    truncation_strategy: Mapped[dict[str, Any]] = mapped_column(Json)
+    tool_choice: Mapped[Any] = mapped_column(Json)
+    parallel_tool_calls: Mapped[bool] = mapped_column(Boolean)
+    response_format: Mapped[Any] = mapped_column(Json)
+    reasoning_effort: Mapped[str | None] = mapped_column(String(16))
+    additional_instructions: Mapped[str | None] = mapped_column(Text)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        Index("ix_runs_thread_seq", "thread_id", "seq"),
+        Index("ix_runs_status", "status"),
+    )
+
+
+class RunStepRow(Base):
+    __tablename__ = "run_steps"
+    seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    run_id: Mapped[str] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"))
+    thread_id: Mapped[str] = mapped_column(String(64))
+    assistant_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(16))
+    step_details: Mapped[dict[str, Any]] = mapped_column(Json)
+    last_error: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    expired_at: Mapped[int | None] = mapped_column(BigInteger)
+    cancelled_at: Mapped[int | None] = mapped_column(BigInteger)
+    failed_at: Mapped[int | None] = mapped_column(BigInteger)
+    completed_at: Mapped[int | None] = mapped_column(BigInteger)
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", Json)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(Json)
+
+    __table_args__ = (Index("ix_run_steps_run_seq", "run_id", "seq"),)
+
+
+class JobRow(Base):
+    """The persistent work queue: one row per run that a worker must advance."""
+
+    __tablename__ = "jobs"
+    seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"), unique=True)
+    available_at: Mapped[float] = mapped_column(Float)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[float | None] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_jobs_available", "available_at"),)

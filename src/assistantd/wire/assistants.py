@@ -1,0 +1,42 @@
+"""Assistants: request bodies. Responses are ``openai.types.beta.Assistant``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from openai.types.beta import Assistant, AssistantDeleted
+from pydantic import Field
+
+from assistantd.wire.common import Metadata, ReasoningEffort, Request, ResponseFormat, Tool, ToolResources
+
+__all__ = ["Assistant", "AssistantCreate", "AssistantDeleted", "AssistantModify"]
+
+
+class AssistantCreate(Request):
+    # POST /v1/assistants
+    model: Annotated[str, Field(min_length=1, max_length=256)]
+    name: Annotated[str, Field(max_length=256)] | None = None
+    description: Annotated[str, Field(max_length=512)] | None = None
+    instructions: Annotated[str, Field(max_length=256_000)] | None = None
+    reasoning_effort: ReasoningEffort | None = None
+    tools: Annotated[list[Tool], Field(max_length=128)] | None = None
+    tool_resources: ToolResources | None = None
+    metadata: Metadata | None = None
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    top_p: Annotated[float, Field(ge=0, le=1)] | None = None
+    response_format: ResponseFormat | None = None
+
+
+class AssistantModify(Request):
+    # POST /v1/assistants/{assistant_id}
+    model: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    name: Annotated[str, Field(max_length=256)] | None = None
+    description: Annotated[str, Field(max_length=512)] | None = None
+    instructions: Annotated[str, Field(max_length=256_000)] | None = None
+    reasoning_effort: ReasoningEffort | None = None
+    tools: Annotated[list[Tool], Field(max_length=128)] | None = None
+    tool_resources: ToolResources | None = None
+    metadata: Metadata | None = None
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    top_p: Annotated[float, Field(ge=0, le=1)] | None = None
+    response_format: ResponseFormat | None = None
