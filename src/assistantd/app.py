@@ -12,14 +12,20 @@ from fastapi import APIRouter, Depends, FastAPI
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistantd.api import assistants, files, messages, models, threads
+from assistantd.api import assistants, files, messages, models, runs, threads
 from assistantd.api.deps import Services, authenticate
+from assistantd.backends.base import ModelBackend
+from assistantd.backends.registry import BackendRegistry
 from assistantd.errors import install_error_handlers
+from assistantd.runs.engine import RunEngine
+from assistantd.runs.events import InMemoryEventLog
+from assistantd.runs.worker import WorkerPool
 from assistantd.services._context import Context
 from assistantd.services.assistants import Assistants
 from assistantd.services.files import Files
 from assistantd.services.messages import Messages
 from assistantd.services.models import Models
+from assistantd.services.runs import Runs
 from assistantd.services.threads import Threads
 from assistantd.settings import Settings
 from assistantd.store.blobs import LocalBlobStore
@@ -49,7 +55,8 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, model_backend: ModelBackend | None = None) -> FastAPI:
+    """Build the app. ``model_backend`` replaces the configured upstreams for every model (tests, demos)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -59,8 +66,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await db.migrate()
         if not settings.api_key_set:
             log.warning("ASSISTANTD_API_KEYS is not set: any bearer key is accepted")
-        http = httpx.AsyncClient()
-        ctx = Context(db=db, blobs=LocalBlobStore(settings.data_dir / "files"), settings=settings)
+        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200))
+        blobs = LocalBlobStore(settings.data_dir / "files")
+        ctx = Context(db=db, blobs=blobs, settings=settings)
+        backends = BackendRegistry(settings, http, model_backend)
+        events = InMemoryEventLog()
+        engine = RunEngine(db, events, backends, blobs)
+        workers = WorkerPool(db, engine, settings.run_workers)
         app.state.services = Services(
             settings=settings,
             assistants=Assistants(ctx),
@@ -68,12 +80,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             messages=Messages(ctx),
             files=Files(ctx),
             models=Models(ctx, http),
+            runs=Runs(ctx, engine, events, workers, backends),
         )
+        app.state.backends = backends
+        await workers.start()
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
+            await workers.stop()
             await http.aclose()
             await db.dispose()
 
@@ -81,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ready = False
     install_error_handlers(app)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)])
-    for module in (assistants, threads, messages, files, models):
+    for module in (assistants, threads, messages, runs, files, models):
         v1.include_router(module.router)
     app.include_router(v1)
 

@@ -15,6 +15,7 @@ Deterministic failures are never 409 or 5xx: the SDK retries those. The handlers
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -72,7 +73,19 @@ def not_found(kind: str, object_id: str, param: str | None = None) -> NotFound:
 
 def error_response(status: int, message: str, type_: str, param: str | None, code: str | None) -> Response:
     body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
-    return JSONResponse(body, status_code=status)
+    return _EnvelopeResponse(body, status_code=status)
+
+
+class _EnvelopeResponse(JSONResponse):
+    """The error envelope, encodable whatever the client sent.
+
+    Messages quote the caller's input, which may hold lone surrogates that UTF-8 cannot encode; escape
+    them rather than fail while reporting an error.
+    """
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+        return text.encode("utf-8", "backslashreplace")
 
 
 # --- translating request validation (pydantic) into OpenAI's messages -------------------------------
@@ -92,6 +105,8 @@ _TYPE_NAMES = {
     "list_type": "an array",
 }
 
+_MISSING = object()
+
 
 def _json_type(value: Any) -> str:
     if value is None:
@@ -108,27 +123,50 @@ def _json_type(value: Any) -> str:
         return "an array"
     if isinstance(value, dict):
         return "an object"
-    return "a value"
+    return "a value that is not JSON"
 
 
-def _param(loc: Sequence[int | str]) -> str | None:
-    parts = [p for p in loc if p not in ("body", "query", "path", "form")]
-    # pydantic adds union-member and tag names to the location; keep only the user's path.
-    out = ""
-    for p in parts:
-        if isinstance(p, int):
-            out += f"[{p}]"
-        elif isinstance(p, str) and (p.startswith(("function-", "tagged-union[", "union[")) or "[" in p):
-            continue
-        else:
-            out += ("." if out else "") + p
-    return out or None
+def _locate(loc: Sequence[int | str], body: Any, *, missing: bool) -> tuple[str | None, int]:
+    """The user's path to the field (``tools[0].function.name``) and how deep it reaches into the input.
+
+    pydantic inserts union-member names and discriminator tags into ``loc`` (``function``, ``str``,
+    ``tagged-union[...]``); they are not keys of what the client sent, so walking the input tells them
+    apart from real field names. The last element of a ``missing`` error is absent by definition.
+    """
+    if not loc:
+        return None, 0
+    source, *rest = loc
+    if source != "body":
+        return ".".join(str(p) for p in rest) or None, len(rest)
+    out, depth, node = "", 0, body
+    for i, part in enumerate(rest):
+        child = _child(node, part)
+        if child is _MISSING and not (missing and i == len(rest) - 1 and isinstance(part, str)):
+            continue  # a union member or discriminator tag, not something the client sent
+        node = child
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + part
+        depth += 1
+    return out or None, depth
 
 
-def validation_message(err: dict[str, Any]) -> tuple[str, str | None]:
+def _child(node: Any, part: int | str) -> Any:
+    if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+        return node[part]
+    if isinstance(part, str) and isinstance(node, dict) and part in node:
+        return node[part]
+    return _MISSING
+
+
+def _bound_message(name: str, value: Any, relation: str, bound: Any) -> str:
+    whole = isinstance(value, int) or (isinstance(value, str) and value.lstrip("-").isdigit())
+    kind = "integer" if whole else "decimal"
+    where, sign = ("below minimum", ">=") if relation == "min" else ("above maximum", "<=")
+    return f"Invalid '{name}': {kind} {where} value. Expected a value {sign} {bound}, but got {value} instead."
+
+
+def validation_message(err: dict[str, Any], param: str | None) -> tuple[str, str | None]:
     """One pydantic error → (OpenAI-style message, param)."""
     loc = err.get("loc", ())
-    param = _param(loc)
     kind = err.get("type", "")
     value = err.get("input")
     ctx = err.get("ctx") or {}
@@ -144,6 +182,10 @@ def validation_message(err: dict[str, Any]) -> tuple[str, str | None]:
             "valid JSON.)",
             None,
         )
+    if kind == "openai":
+        # Raised by wire validators (see wire/_limits.py): the template names the field as {param}.
+        full = f"{name}{ctx.get('suffix', '')}"
+        return str(ctx.get("template", "")).replace("{param}", full), full
     if kind in _TYPE_NAMES:
         return (
             f"Invalid type for '{name}': expected {_TYPE_NAMES[kind]}, but got {_json_type(value)} instead.",
@@ -152,6 +194,8 @@ def validation_message(err: dict[str, Any]) -> tuple[str, str | None]:
     if kind in ("literal_error", "enum"):
         expected = ctx.get("expected", "")
         return f"Invalid value: '{value}'. Supported values are: {expected}.", param
+    if kind == "string_unicode":
+        return f"Invalid '{name}': the string is not valid Unicode (it holds an unpaired surrogate).", param
     if kind == "string_too_long":
         n = ctx.get("max_length")
         got = len(value) if isinstance(value, str) else "?"
@@ -162,6 +206,12 @@ def validation_message(err: dict[str, Any]) -> tuple[str, str | None]:
         )
     if kind == "string_too_short":
         return f"Invalid '{name}': empty string. Expected a string with minimum length 1.", param
+    if kind == "string_pattern_mismatch":
+        pattern = ctx.get("pattern", "")
+        return (
+            f"Invalid '{name}': string does not match pattern. Expected a string that matches the pattern '{pattern}'.",
+            param,
+        )
     if kind == "too_long":
         n = ctx.get("max_length")
         got = len(value) if isinstance(value, list | dict) else "?"
@@ -178,23 +228,17 @@ def validation_message(err: dict[str, Any]) -> tuple[str, str | None]:
             param,
         )
     if kind in ("greater_than_equal", "greater_than"):
-        bound = ctx.get("ge", ctx.get("gt"))
-        return (
-            f"Invalid '{name}': integer below minimum value. Expected a value >= {bound}, "
-            f"but got {value} instead.",
-            param,
-        )
+        return _bound_message(name, value, "min", ctx.get("ge", ctx.get("gt"))), param
     if kind in ("less_than_equal", "less_than"):
-        bound = ctx.get("le", ctx.get("lt"))
-        return (
-            f"Invalid '{name}': integer above maximum value. Expected a value <= {bound}, "
-            f"but got {value} instead.",
-            param,
-        )
+        return _bound_message(name, value, "max", ctx.get("le", ctx.get("lt"))), param
+    if kind == "finite_number":
+        return f"Invalid '{name}': expected a finite number, but got {value} instead.", param
     if kind == "union_tag_invalid":
-        return f"Invalid value: '{ctx.get('tag')}'. Supported values are: {ctx.get('expected_tags')}.", param
+        tagged = f"{param}.type" if param else "type"
+        return f"Invalid value: '{ctx.get('tag')}'. Supported values are: {ctx.get('expected_tags')}.", tagged
     if kind == "union_tag_not_found":
-        return f"Missing required parameter: '{name}.type'.", f"{name}.type" if param else "type"
+        tagged = f"{param}.type" if param else "type"
+        return f"Missing required parameter: '{tagged}'.", tagged
     if kind == "value_error":
         # Our own validators raise ValueError with the final OpenAI message.
         msg = str(ctx.get("error", err.get("msg", "")))
@@ -202,18 +246,52 @@ def validation_message(err: dict[str, Any]) -> tuple[str, str | None]:
     return f"Invalid '{name}': {err.get('msg', 'invalid value')}.", param
 
 
-def _pick(errors: Sequence[Any]) -> dict[str, Any]:
-    """Prefer the most specific error: the deepest location, and not a union fan-out."""
-    best = max(errors, key=lambda e: (e.get("type") != "missing", len(e.get("loc", ()))))
-    for e in errors:
+def _is_type_mismatch(err: dict[str, Any]) -> bool:
+    """An error saying the input had the wrong JSON type: the least telling member of a union's errors."""
+    kind = err.get("type")
+    if kind in _TYPE_NAMES:
+        return True
+    return kind == "literal_error" and not isinstance(err.get("input"), str | int | float | bool)
+
+
+def translate(errors: Sequence[Any], body: Any = _MISSING) -> tuple[str, str | None]:
+    """pydantic's errors for one request → OpenAI's message and ``param``.
+
+    pydantic reports every member of a union that failed; the member the client meant is the one whose
+    error reaches deepest into what was sent (``content: [{"type": "text"}]`` is a list of parts, not a
+    bad string). When only type mismatches remain at one place, say which types would have done.
+    """
+    errs = [dict(e) for e in errors]
+    for e in errs:
         if e.get("type") in ("json_invalid", "extra_forbidden"):
-            return dict(e)
-    return dict(best)
+            param, _ = _locate(e.get("loc", ()), body, missing=False)
+            return validation_message(e, param)
+    ranked = []
+    for e in errs:
+        param, depth = _locate(e.get("loc", ()), body, missing=e.get("type") == "missing")
+        ranked.append(((depth, not _is_type_mismatch(e)), param, e))
+    best_key, param, best = max(ranked, key=lambda r: r[0])
+    if _is_type_mismatch(best):
+        kinds = [e for key, p, e in ranked if key == best_key and p == param]
+        names = list(dict.fromkeys(_expected_type(e) for e in kinds))
+        if len(names) > 1:
+            shown = " or ".join([", ".join(names[:-1]), names[-1]])
+            got = _json_type(best.get("input"))
+            message = f"Invalid type for '{param or 'body'}': expected one of {shown}, but got {got} instead."
+            return message, param
+    return validation_message(best, param)
+
+
+def _expected_type(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    if kind in _TYPE_NAMES:
+        return _TYPE_NAMES[kind]
+    return f"one of {(err.get('ctx') or {}).get('expected', 'the allowed values')}"
 
 
 async def _handle_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return JSONResponse(exc.body(), status_code=exc.status)
+    return error_response(exc.status, exc.message, exc.type, exc.param, exc.code)
 
 
 async def _handle_validation(request: Request, exc: Exception) -> Response:
@@ -221,7 +299,7 @@ async def _handle_validation(request: Request, exc: Exception) -> Response:
     errors = list(exc.errors())
     if not errors:
         return error_response(400, "Invalid request.", "invalid_request_error", None, None)
-    message, param = validation_message(_pick(errors))
+    message, param = translate(errors, exc.body)
     return error_response(400, message, "invalid_request_error", param, None)
 
 
@@ -238,9 +316,7 @@ async def _handle_http(request: Request, exc: Exception) -> Response:
 
 async def _handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(
-        500, "The server had an error while processing your request.", "server_error", None, None
-    )
+    return error_response(500, "The server had an error while processing your request.", "server_error", None, None)
 
 
 def install_error_handlers(app: FastAPI) -> None:

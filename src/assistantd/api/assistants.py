@@ -28,9 +28,7 @@ async def retrieve_assistant(assistant_id: str, assistants: AssistantsDep) -> Wi
 
 
 @router.post("/assistants/{assistant_id}")
-async def modify_assistant(
-    assistant_id: str, req: AssistantModify, assistants: AssistantsDep
-) -> WireResponse:
+async def modify_assistant(assistant_id: str, req: AssistantModify, assistants: AssistantsDep) -> WireResponse:
     return wire(await assistants.modify_assistant(assistant_id, req))
 
 

@@ -12,6 +12,7 @@ from assistantd.services.assistants import Assistants
 from assistantd.services.files import Files
 from assistantd.services.messages import Messages
 from assistantd.services.models import Models
+from assistantd.services.runs import Runs
 from assistantd.services.threads import Threads
 from assistantd.settings import Settings
 
@@ -26,6 +27,7 @@ class Services:
     messages: Messages
     files: Files
     models: Models
+    runs: Runs
 
 
 def services(request: Request) -> Services:
@@ -54,6 +56,17 @@ def _models(request: Request) -> Models:
     return services(request).models
 
 
+def _runs(request: Request) -> Runs:
+    return services(request).runs
+
+
+def _poll_after(request: Request) -> dict[str, str]:
+    return {"openai-poll-after-ms": str(services(request).settings.poll_after_ms)}
+
+
+RunsDep = Annotated[Runs, Depends(_runs)]
+PollAfter = Annotated[dict[str, str], Depends(_poll_after)]
+"""The ``openai-poll-after-ms`` header, so the SDK's pollers poll at our pace rather than every second."""
 AssistantsDep = Annotated[Assistants, Depends(_assistants)]
 ThreadsDep = Annotated[Threads, Depends(_threads)]
 MessagesDep = Annotated[Messages, Depends(_messages)]

@@ -18,9 +18,7 @@ async def create_message(thread_id: str, req: MessageCreate, messages: MessagesD
 
 
 @router.get("/threads/{thread_id}/messages")
-async def list_messages(
-    thread_id: str, page: Page, messages: MessagesDep, run_id: str | None = None
-) -> WireResponse:
+async def list_messages(thread_id: str, page: Page, messages: MessagesDep, run_id: str | None = None) -> WireResponse:
     return wire(await messages.list_messages(thread_id, page, run_id))
 
 

@@ -36,12 +36,16 @@ def missing(kind: Kind, value: str, param: str | None = None) -> Exception:
     return not_found(_NAMES[kind], value, param)
 
 
+async def require_file(conn: AsyncConnection, file_id: str, param: str) -> None:
+    """A file referenced from a body must exist: 400 naming the field (``attachments[0].file_id``)."""
+    if not has_prefix("file", file_id) or await repos.files.get(conn, file_id) is None:
+        raise InvalidRequest(f"No file found with id '{file_id}'.", param=param)
+
+
 async def require_files(conn: AsyncConnection, file_ids: list[str], param: str) -> None:
-    """Files referenced from a body must exist: 400 naming the field otherwise."""
+    """Every file of a list field must exist: 400 naming the element (``file_ids[1]``)."""
     for i, file_id in enumerate(file_ids):
-        p = f"{param}[{i}]"
-        if not has_prefix("file", file_id) or await repos.files.get(conn, file_id) is None:
-            raise InvalidRequest(f"No file found with id '{file_id}'.", param=p)
+        await require_file(conn, file_id, f"{param}[{i}]")
 
 
 async def tool_resources_json(

@@ -94,8 +94,6 @@ class Assistants:
         ):
             if name in given:
                 values[name] = getattr(req, name)
-        if "model" in values and values["model"] is None:
-            values.pop("model")
         if "tools" in given:
             values["tools"] = [dump(t) for t in req.tools or []]
         if "metadata" in given:

@@ -23,17 +23,21 @@ MAX_EXPIRY_SECONDS = 2_592_000
 
 def to_wire(f: FileRecord) -> WireObject:
     """``openai.types.FileObject``."""
-    return {
+    out: WireObject = {
         "id": f.id,
         "object": "file",
         "bytes": f.bytes,
         "created_at": f.created_at,
-        "expires_at": f.expires_at,
         "filename": f.filename,
         "purpose": f.purpose,
         "status": f.status,
-        "status_details": f.status_details,
     }
+    # OpenAIFile types both as plain (non-null) values when present: omit them rather than send null.
+    if f.expires_at is not None:
+        out["expires_at"] = f.expires_at
+    if f.status_details is not None:
+        out["status_details"] = f.status_details
+    return out
 
 
 def check_upload(purpose: str | None, anchor: str | None, seconds: str | None) -> int | None:
@@ -42,11 +46,13 @@ def check_upload(purpose: str | None, anchor: str | None, seconds: str | None) -
         raise InvalidRequest("Missing required parameter: 'purpose'.", param="purpose")
     if purpose not in UPLOAD_PURPOSES:
         supported = ", ".join(f"'{p}'" for p in UPLOAD_PURPOSES)
-        raise InvalidRequest(
-            f"Invalid value: '{purpose}'. Supported values are: {supported}.", param="purpose"
-        )
+        raise InvalidRequest(f"Invalid value: '{purpose}'. Supported values are: {supported}.", param="purpose")
     if anchor is None and seconds is None:
         return None
+    if anchor is None:
+        raise InvalidRequest("Missing required parameter: 'expires_after.anchor'.", param="expires_after.anchor")
+    if seconds is None:
+        raise InvalidRequest("Missing required parameter: 'expires_after.seconds'.", param="expires_after.seconds")
     if anchor != "created_at":
         raise InvalidRequest(
             f"Invalid value: '{anchor}'. Supported values are: 'created_at'.", param="expires_after.anchor"
@@ -67,18 +73,14 @@ def check_upload(purpose: str | None, anchor: str | None, seconds: str | None) -
 
 
 def too_large(limit: int) -> InvalidRequest:
-    return InvalidRequest(
-        f"File is too large: the maximum size is {limit} bytes.", param="file", code="file_too_large"
-    )
+    return InvalidRequest(f"File is too large: the maximum size is {limit} bytes.", param="file", code="file_too_large")
 
 
 class Files:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    async def create_file(
-        self, source: BinaryIO, filename: str, purpose: str, expires_in: int | None
-    ) -> WireObject:
+    async def create_file(self, source: BinaryIO, filename: str, purpose: str, expires_in: int | None) -> WireObject:
         file_id = new_id("file")
         size = await self.ctx.blobs.put(file_id, source)
         if size > self.ctx.settings.max_file_bytes:

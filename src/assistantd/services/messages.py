@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from assistantd.errors import InvalidRequest
 from assistantd.ids import new_id
 from assistantd.services._context import Context, WireObject, now
-from assistantd.services._refs import check_id, missing, require_files
+from assistantd.services._refs import check_id, missing, require_file
 from assistantd.services.runs_guard import ensure_no_active_run
 from assistantd.store import repos
 from assistantd.store._crud import PageParams
@@ -52,7 +52,7 @@ async def _content_json(conn: AsyncConnection, req: MessageCreate, param: str) -
         if part.type == "text":
             out.append(text_part(part.text))
         elif part.type == "image_file":
-            await require_files(conn, [part.image_file.file_id], f"{param}[{i}].image_file.file_id")
+            await require_file(conn, part.image_file.file_id, f"{param}[{i}].image_file.file_id")
             out.append(dump(part))
         else:
             out.append(dump(part))
@@ -76,7 +76,7 @@ async def new_message_values(
     ci_files = list((resources.get("code_interpreter") or {}).get("file_ids") or [])
     changed = False
     for i, att in enumerate(req.attachments or []):
-        await require_files(conn, [att.file_id], f"{prefix}attachments[{i}].file_id")
+        await require_file(conn, att.file_id, f"{prefix}attachments[{i}].file_id")
         tools = [t.model_dump() for t in att.tools or []]
         attachments.append({"file_id": att.file_id, "tools": tools})
         if any(t["type"] == "code_interpreter" for t in tools) and att.file_id not in ci_files:

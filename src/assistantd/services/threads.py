@@ -31,9 +31,7 @@ async def insert_thread(conn: AsyncConnection, req: ThreadCreate, param: str = "
     """Create a thread and its initial messages in the caller's transaction (also used by create-and-run)."""
     prefix = f"{param}." if param else ""
     resources = await tool_resources_json(conn, _resources(req.tool_resources), f"{prefix}tool_resources")
-    thread = ThreadRecord(
-        id=new_id("thread"), created_at=now(), tool_resources=resources, metadata=req.metadata or {}
-    )
+    thread = ThreadRecord(id=new_id("thread"), created_at=now(), tool_resources=resources, metadata=req.metadata or {})
     rows = []
     for i, message in enumerate(req.messages or []):
         values, changed = await new_message_values(conn, thread, message, f"{prefix}messages[{i}]")

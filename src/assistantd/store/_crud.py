@@ -73,12 +73,7 @@ async def paginate(
         cursor = select(table.c.seq).where(table.c.id == page.before).scalar_subquery()
         conditions.append(seq > cursor if desc else seq < cursor)
     ascending = (not desc) if forward else desc
-    stmt = (
-        select(table)
-        .where(*conditions)
-        .order_by(seq.asc() if ascending else seq.desc())
-        .limit(page.limit + 1)
-    )
+    stmt = select(table).where(*conditions).order_by(seq.asc() if ascending else seq.desc()).limit(page.limit + 1)
     rows = list((await conn.execute(stmt)).all())
     has_more = len(rows) > page.limit
     rows = rows[: page.limit]

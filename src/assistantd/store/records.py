@@ -62,3 +62,55 @@ class FileRecord:
     status_details: str | None
     expires_at: int | None
     blob_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    id: str
+    thread_id: str
+    assistant_id: str
+    created_at: int
+    status: str
+    model: str
+    instructions: str
+    tools: list[Any]
+    metadata: dict[str, Any] | None
+    started_at: int | None
+    expires_at: int | None
+    cancelled_at: int | None
+    failed_at: int | None
+    completed_at: int | None
+    required_action: dict[str, Any] | None
+    last_error: dict[str, Any] | None
+    incomplete_details: dict[str, Any] | None
+    usage: dict[str, Any] | None
+    temperature: float | None
+    top_p: float | None
+    max_prompt_tokens: int | None
+    max_completion_tokens: int | None
+    truncation_strategy: dict[str, Any]
+    tool_choice: Any
+    parallel_tool_calls: bool
+    response_format: Any
+    reasoning_effort: str | None
+    additional_instructions: str | None
+    cancel_requested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RunStepRecord:
+    id: str
+    run_id: str
+    thread_id: str
+    assistant_id: str
+    created_at: int
+    type: str
+    status: str
+    step_details: dict[str, Any]
+    last_error: dict[str, Any] | None
+    expired_at: int | None
+    cancelled_at: int | None
+    failed_at: int | None
+    completed_at: int | None
+    metadata: dict[str, Any] | None
+    usage: dict[str, Any] | None

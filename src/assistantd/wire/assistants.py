@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from openai.types.beta import Assistant, AssistantDeleted
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
+from assistantd.wire._limits import not_null
 from assistantd.wire.common import Metadata, ReasoningEffort, Request, ResponseFormat, Tool, ToolResources
 
 __all__ = ["Assistant", "AssistantCreate", "AssistantDeleted", "AssistantModify"]
@@ -26,6 +27,13 @@ class AssistantCreate(Request):
     top_p: Annotated[float, Field(ge=0, le=1)] | None = None
     response_format: ResponseFormat | None = None
 
+    @field_validator("tools")
+    @classmethod
+    def _tools_not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise not_null("an array")
+        return value
+
 
 class AssistantModify(Request):
     # POST /v1/assistants/{assistant_id}
@@ -40,3 +48,11 @@ class AssistantModify(Request):
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
     top_p: Annotated[float, Field(ge=0, le=1)] | None = None
     response_format: ResponseFormat | None = None
+
+    @field_validator("model", "tools")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        # Omitted means "unchanged"; an explicit null is a type error (OpenAI's schema is not nullable).
+        if value is None:
+            raise not_null("an array" if info.field_name == "tools" else "a string")
+        return value

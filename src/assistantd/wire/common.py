@@ -10,16 +10,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from assistantd.wire._limits import check_metadata
+from assistantd.wire._limits import check_json, check_metadata
 
 
 class Request(BaseModel):
     """Base of every request body."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 Metadata = Annotated[dict[str, str], AfterValidator(check_metadata)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(check_json)]
+"""Free-form JSON (a JSON Schema) that we store and echo verbatim."""
 
 
 # --- tools -------------------------------------------------------------------------------------------
@@ -38,7 +40,7 @@ class FileSearchOptions(Request):
 class FunctionDefinition(Request):
     name: Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
     description: str | None = None
-    parameters: dict[str, Any] | None = None
+    parameters: JsonObject | None = None
     strict: bool | None = None
 
 
@@ -113,7 +115,7 @@ class JsonObjectFormat(Request):
 class JsonSchemaSpec(Request):
     name: Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
     description: str | None = None
-    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    schema_: JsonObject | None = Field(default=None, alias="schema")
     strict: bool | None = None
 
 

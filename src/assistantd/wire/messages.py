@@ -48,9 +48,7 @@ class FileSearchAttachmentTool(Request):
     type: Literal["file_search"]
 
 
-AttachmentTool = Annotated[
-    CodeInterpreterAttachmentTool | FileSearchAttachmentTool, Field(discriminator="type")
-]
+AttachmentTool = Annotated[CodeInterpreterAttachmentTool | FileSearchAttachmentTool, Field(discriminator="type")]
 
 
 class Attachment(Request):

@@ -1,0 +1,1 @@
+"""Model backends behind one Protocol: any OpenAI-compatible upstream, or the scripted one."""

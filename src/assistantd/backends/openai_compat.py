@@ -1,0 +1,196 @@
+"""Any OpenAI-compatible ``/chat/completions`` upstream: OpenAI, vLLM, Ollama, llama.cpp, ...
+
+Failures before the first streamed token (timeouts, 429, 5xx, dropped connections) are retried with
+exponential backoff; after it, the turn fails: tokens already shown to a client cannot be taken back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+
+from assistantd.backends.base import (
+    ChatMessage,
+    TextDelta,
+    ToolCallDelta,
+    TurnEnd,
+    TurnEvent,
+    TurnRequest,
+    UpstreamBadRequest,
+    UpstreamError,
+    UpstreamRateLimited,
+    Usage,
+)
+
+
+@contextlib.contextmanager
+def map_backend_errors(base_url: str) -> Iterator[None]:
+    """httpx failures → ``UpstreamError`` (retryable)."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise UpstreamError(f"The model upstream at {base_url} timed out.") from exc
+    except httpx.TransportError as exc:
+        raise UpstreamError(f"The model upstream at {base_url} could not be reached: {exc}.") from exc
+
+
+def message_json(m: ChatMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": m.role, "content": m.content}
+    if m.tool_calls:
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in m.tool_calls
+        ]
+    if m.tool_call_id is not None:
+        out["tool_call_id"] = m.tool_call_id
+    return out
+
+
+def request_json(req: TurnRequest) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model": req.model,
+        "messages": [message_json(m) for m in req.messages],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if req.tools:
+        body["tools"] = [
+            {
+                "type": "function",
+                "function": {
+                    k: v
+                    for k, v in (
+                        ("name", t.name),
+                        ("description", t.description),
+                        ("parameters", t.parameters or {"type": "object", "properties": {}}),
+                        ("strict", t.strict),
+                    )
+                    if v is not None
+                },
+            }
+            for t in req.tools
+        ]
+        if req.tool_choice is not None:
+            body["tool_choice"] = req.tool_choice
+        if req.parallel_tool_calls is not None:
+            body["parallel_tool_calls"] = req.parallel_tool_calls
+    for key in ("temperature", "top_p", "max_tokens", "response_format", "reasoning_effort"):
+        value = getattr(req, key)
+        if value is not None:
+            body[key] = value
+    return body
+
+
+class OpenAICompatBackend:
+    """Streams ``POST {base_url}/chat/completions``."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        api_key: str = "",
+        *,
+        timeout: float = 120.0,
+        max_retries: int = 2,
+        backoff: float = 0.25,
+    ) -> None:
+        self.http = http
+        self.base_url = base_url.rstrip("/")
+        self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        self.max_retries = max_retries
+        self.backoff = backoff
+
+    async def stream(self, request: TurnRequest) -> AsyncIterator[TurnEvent]:
+        body = request_json(request)
+        attempt = 0
+        while True:
+            started = False
+            try:
+                async for event in self._attempt(body):
+                    started = True
+                    yield event
+                return
+            except UpstreamError as exc:
+                if started or not exc.retryable or attempt >= self.max_retries:
+                    raise
+                delay = getattr(exc, "retry_after", None) or self.backoff * (2**attempt)
+                attempt += 1
+                await asyncio.sleep(delay * (0.75 + random.random() / 2))
+
+    async def _attempt(self, body: dict[str, Any]) -> AsyncIterator[TurnEvent]:
+        url = f"{self.base_url}/chat/completions"
+        with map_backend_errors(self.base_url):
+            async with self.http.stream("POST", url, json=body, headers=self.headers, timeout=self.timeout) as resp:
+                if resp.status_code >= 400:
+                    await resp.aread()
+                    raise _status_error(resp)
+                finished = False
+                async for event in _parse_stream(resp):
+                    if isinstance(event, TurnEnd):
+                        finished = True
+                    yield event
+                if not finished:
+                    raise UpstreamError("The model upstream closed the stream before finishing the answer.")
+
+
+def _status_error(resp: httpx.Response) -> UpstreamError:
+    try:
+        detail = resp.json().get("error", {}).get("message") or resp.text[:300]
+    except (ValueError, AttributeError):
+        detail = resp.text[:300]
+    message = f"The model upstream answered {resp.status_code}: {detail}"
+    if resp.status_code == 429:
+        err: UpstreamError = UpstreamRateLimited(message)
+        retry_after = resp.headers.get("retry-after")
+        if retry_after and retry_after.replace(".", "", 1).isdigit():
+            err.retry_after = min(float(retry_after), 30.0)  # type: ignore[attr-defined]
+        return err
+    if resp.status_code >= 500 or resp.status_code == 408:
+        return UpstreamError(message)
+    return UpstreamBadRequest(message)
+
+
+async def _parse_stream(resp: httpx.Response) -> AsyncIterator[TurnEvent]:
+    """Chat-completions SSE chunks → turn events; one ``TurnEnd`` after the finish reason and usage."""
+    finish: str | None = None
+    usage: Usage | None = None
+    async for line in resp.aiter_lines():
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            break
+        try:
+            chunk = json.loads(data)
+        except ValueError as exc:
+            raise UpstreamError("The model upstream sent a malformed stream chunk.", retryable=False) from exc
+        if not isinstance(chunk, dict):
+            continue
+        if chunk.get("error"):
+            raise UpstreamError(f"The model upstream reported an error: {chunk['error']}", retryable=False)
+        if isinstance(chunk.get("usage"), dict):
+            u = chunk["usage"]
+            usage = Usage(int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0))
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or {}
+            if delta.get("content"):
+                yield TextDelta(str(delta["content"]))
+            for tc in delta.get("tool_calls") or []:
+                fn = tc.get("function") or {}
+                yield ToolCallDelta(
+                    index=int(tc.get("index") or 0),
+                    id=tc.get("id"),
+                    name=fn.get("name"),
+                    arguments=fn.get("arguments") or "",
+                )
+            if choice.get("finish_reason"):
+                finish = str(choice["finish_reason"])
+    if finish is not None or usage is not None:
+        yield TurnEnd(finish or "stop", usage)

@@ -1,0 +1,1 @@
+"""The run engine: queue, workers, context building, model turns, and the events they emit."""

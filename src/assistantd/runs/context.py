@@ -1,0 +1,186 @@
+"""Build one model turn's input from the run, its thread, and the run's own steps so far.
+
+Order: the instructions (plus ``additional_instructions``) as the system message, then the thread's
+messages from before this run (truncated per ``truncation_strategy`` and the token budget), then this
+run's own turns: assistant text, and assistant tool calls each followed by its ``tool`` result message.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from assistantd.backends.base import ChatMessage, FunctionSpec, ToolCall, TurnRequest
+from assistantd.backends.registry import Route
+from assistantd.runs.tokens import PER_MESSAGE_OVERHEAD, count_content, count_text
+from assistantd.store.blobs import BlobStore
+from assistantd.store.records import MessageRecord, RunRecord, RunStepRecord
+
+DEFAULT_COMPLETION_RESERVE = 4096
+
+
+@dataclass(frozen=True)
+class TurnInput:
+    request: TurnRequest
+    prompt_tokens: int
+    over_budget: bool
+    """True when even the truncated prompt exceeds ``max_prompt_tokens``."""
+
+
+def function_specs(tools: list[dict[str, Any]]) -> list[FunctionSpec]:
+    out = []
+    for tool in tools:
+        if tool.get("type") == "function":
+            fn = tool["function"]
+            out.append(FunctionSpec(fn["name"], fn.get("description"), fn.get("parameters"), fn.get("strict")))
+    return out
+
+
+def _system_prompt(run: RunRecord, schema_hint: str | None) -> str:
+    parts = [p for p in (run.instructions, run.additional_instructions, schema_hint) if p]
+    return "\n\n".join(parts)
+
+
+async def _content(message: MessageRecord, blobs: BlobStore) -> str | list[dict[str, Any]]:
+    texts: list[str] = []
+    parts: list[dict[str, Any]] = []
+    for part in message.content:
+        kind = part.get("type")
+        if kind == "text":
+            value = part["text"]["value"]
+            texts.append(value)
+            parts.append({"type": "text", "text": value})
+        elif kind == "image_url":
+            parts.append({"type": "image_url", "image_url": part["image_url"]})
+        elif kind == "image_file":
+            url = await _data_url(blobs, part["image_file"]["file_id"])
+            if url:
+                detail = part["image_file"].get("detail") or "auto"
+                parts.append({"type": "image_url", "image_url": {"url": url, "detail": detail}})
+    if len(parts) == len(texts):
+        return "\n".join(texts)
+    return parts
+
+
+async def _data_url(blobs: BlobStore, file_id: str) -> str | None:
+    chunks = []
+    try:
+        async for chunk in blobs.open(file_id):
+            chunks.append(chunk)
+    except FileNotFoundError:
+        return None
+    data = b"".join(chunks)
+    mime = "image/png"
+    if data[:3] == b"\xff\xd8\xff":
+        mime = "image/jpeg"
+    elif data[:4] == b"GIF8":
+        mime = "image/gif"
+    elif data[8:12] == b"WEBP":
+        mime = "image/webp"
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def _run_turns(run: RunRecord, steps: list[RunStepRecord], own: dict[str, MessageRecord]) -> list[ChatMessage]:
+    out: list[ChatMessage] = []
+    for step in steps:
+        details = step.step_details
+        if step.type == "message_creation":
+            msg = own.get(details["message_creation"]["message_id"])
+            text = "".join(p["text"]["value"] for p in msg.content if p.get("type") == "text") if msg else ""
+            if text:
+                out.append(ChatMessage("assistant", text))
+            continue
+        calls = [c for c in details.get("tool_calls") or [] if c.get("type") == "function"]
+        if not calls:
+            continue
+        out.append(
+            ChatMessage(
+                "assistant",
+                None,
+                tuple(ToolCall(c["id"], c["function"]["name"], c["function"]["arguments"]) for c in calls),
+            )
+        )
+        for c in calls:
+            out.append(ChatMessage("tool", c["function"].get("output") or "", tool_call_id=c["id"]))
+    return out
+
+
+def _message_tokens(m: ChatMessage) -> int:
+    calls = sum(count_text(c.name) + count_text(c.arguments) for c in m.tool_calls)
+    return PER_MESSAGE_OVERHEAD + count_content(m.content) + calls
+
+
+def _response_format(run: RunRecord, route: Route) -> tuple[dict[str, Any] | None, str | None]:
+    fmt = run.response_format
+    if not isinstance(fmt, dict) or fmt.get("type") == "text":
+        return None, None
+    if fmt.get("type") == "json_object":
+        return {"type": "json_object"}, None
+    spec = fmt.get("json_schema") or {}
+    if route.supports_json_schema:
+        return {"type": "json_schema", "json_schema": spec}, None
+    hint = "Answer only with one JSON value that conforms to this JSON Schema:\n" + json.dumps(spec.get("schema") or {})
+    return {"type": "json_object"}, hint
+
+
+async def build_turn(
+    run: RunRecord,
+    history: list[MessageRecord],
+    steps: list[RunStepRecord],
+    route: Route,
+    blobs: BlobStore,
+    *,
+    prompt_used: int,
+    completion_used: int,
+    extra: tuple[ChatMessage, ...] = (),
+) -> TurnInput:
+    """The next turn's request. ``history`` is the whole thread, oldest first."""
+    response_format, schema_hint = _response_format(run, route)
+    system = _system_prompt(run, schema_hint)
+    before = [m for m in history if m.run_id != run.id]
+    own = {m.id: m for m in history if m.run_id == run.id}
+    if run.truncation_strategy.get("type") == "last_messages" and run.truncation_strategy.get("last_messages"):
+        before = before[-int(run.truncation_strategy["last_messages"]) :]
+    thread_msgs = [ChatMessage("user" if m.role == "user" else "assistant", await _content(m, blobs)) for m in before]
+    tail = _run_turns(run, steps, own) + list(extra)
+    head = [ChatMessage("system", system)] if system else []
+
+    completion_left = (run.max_completion_tokens - completion_used) if run.max_completion_tokens else None
+    reserve = (
+        completion_left if completion_left is not None else min(DEFAULT_COMPLETION_RESERVE, route.context_window // 4)
+    )
+    budget = route.context_window - reserve
+    if run.max_prompt_tokens is not None:
+        budget = min(budget, run.max_prompt_tokens - prompt_used)
+    fixed = sum(_message_tokens(m) for m in head + tail)
+    sizes = [_message_tokens(m) for m in thread_msgs]
+    total = fixed + sum(sizes)
+    # "auto": drop the oldest messages until the prompt fits, keeping at least the newest one.
+    drop = 0
+    while total > budget and drop < len(thread_msgs) - 1:
+        total -= sizes[drop]
+        drop += 1
+    thread_msgs = thread_msgs[drop:]
+    over = run.max_prompt_tokens is not None and total > run.max_prompt_tokens - prompt_used
+    tools = function_specs(run.tools)
+    request = TurnRequest(
+        model=run.model,
+        messages=head + thread_msgs + tail,
+        tools=tools,
+        tool_choice=_tool_choice(run.tool_choice) if tools else None,
+        parallel_tool_calls=run.parallel_tool_calls if tools else None,
+        temperature=run.temperature,
+        top_p=run.top_p,
+        max_tokens=completion_left,
+        response_format=response_format,
+        reasoning_effort=run.reasoning_effort,
+    )
+    return TurnInput(request, total, over)
+
+
+def _tool_choice(choice: Any) -> Any:
+    if isinstance(choice, dict) and choice.get("type") in ("file_search", "code_interpreter"):
+        return "required"
+    return choice

@@ -1,0 +1,307 @@
+"""The run state machine: take model turns until the run completes, waits, or ends otherwise.
+
+Status transitions are written here and nowhere else (``submit_tool_outputs`` and ``cancel`` only
+request them through the queue and the cancel signal)::
+
+    queued → in_progress → (requires_action → queued → in_progress)* →
+        completed | incomplete | failed | cancelled | expired
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+from typing import Any
+
+import jsonschema
+
+from assistantd.backends.base import ChatMessage, UpstreamError, Usage
+from assistantd.backends.registry import BackendRegistry
+from assistantd.runs.context import build_turn
+from assistantd.runs.events import RunEventLog
+from assistantd.runs.objects import TERMINAL
+from assistantd.runs.outcomes import Completed, Failed, Incomplete, Outcome, RequiresAction, RunAgain
+from assistantd.runs.persist import RunWriter, now
+from assistantd.runs.tokens import count_text
+from assistantd.runs.turn import TurnPlayer, TurnResult
+from assistantd.store import repos
+from assistantd.store import runs as run_queries
+from assistantd.store.blobs import BlobStore
+from assistantd.store.db import Database
+
+log = logging.getLogger("assistantd.runs")
+
+MAX_TURNS = 32
+
+
+class RunEngine:
+    def __init__(self, db: Database, events: RunEventLog, backends: BackendRegistry, blobs: BlobStore) -> None:
+        self.db = db
+        self.events = events
+        self.backends = backends
+        self.blobs = blobs
+        self._cancels: dict[str, asyncio.Event] = {}
+
+    def request_cancel(self, run_id: str) -> None:
+        """Interrupt the run if this process is executing it (others notice through the database)."""
+        event = self._cancels.get(run_id)
+        if event is not None:
+            event.set()
+
+    async def expire(self, run_id: str) -> None:
+        """``requires_action`` past ``expires_at`` → ``expired``, with its waiting step."""
+        async with self.db.read() as conn:
+            run = await repos.runs.get(conn, run_id)
+            steps = await run_queries.steps_of_run(conn, run_id)
+        if run is None or run.status != "requires_action":
+            return
+        w = RunWriter(self.db, self.events, run)
+        ts = now()
+        for step in steps:
+            if step.status == "in_progress":
+                await w.save_step(dataclasses.replace(step, status="expired", expired_at=ts), "thread.run.step.expired")
+        await w.update_run(
+            "thread.run.expired", finish_job=True, status="expired", expires_at=None, required_action=None
+        )
+
+    async def execute(self, run_id: str, *, recovered: bool = False) -> None:
+        async with self.db.read() as conn:
+            run = await repos.runs.get(conn, run_id)
+        if run is None:
+            return
+        w = RunWriter(self.db, self.events, run)
+        if run.status in TERMINAL or run.status == "requires_action":
+            await w.update_run(finish_job=True)
+            return
+        if run.status == "cancelling" or run.cancel_requested:
+            await self._finish(w, None, "cancelled")
+            return
+        if recovered and run.status == "in_progress":
+            await self._finish(
+                w,
+                None,
+                "failed",
+                Failed(
+                    "server_error",
+                    "The server stopped while this run was in progress; the run was not resumed.",
+                ),
+            )
+            return
+        cancel = self._cancels[run_id] = asyncio.Event()
+        try:
+            await w.update_run("thread.run.in_progress", status="in_progress", started_at=run.started_at or now())
+            await self._loop(w, cancel)
+        except Exception:
+            log.exception("run %s crashed", run_id)
+            await self._finish(w, None, "failed", Failed("server_error", "The server had an internal error."))
+        finally:
+            self._cancels.pop(run_id, None)
+
+    async def _loop(self, w: RunWriter, cancel: asyncio.Event) -> None:
+        feedback: str | None = None
+        for _ in range(MAX_TURNS):
+            route = self.backends.resolve(w.run.model)
+            if route is None:
+                await self._finish(
+                    w,
+                    None,
+                    "failed",
+                    Failed("invalid_prompt", f"No model upstream serves the model '{w.run.model}'."),
+                )
+                return
+            async with self.db.read() as conn:
+                history = await run_queries.thread_messages(conn, w.run.thread_id)
+                steps = await run_queries.steps_of_run(conn, w.run.id)
+            usage = w.run.usage or {}
+            extra = (ChatMessage("user", feedback),) if feedback else ()
+            turn_input = await build_turn(
+                w.run,
+                history,
+                steps,
+                route,
+                self.blobs,
+                extra=extra,
+                prompt_used=usage.get("prompt_tokens", 0),
+                completion_used=usage.get("completion_tokens", 0),
+            )
+            if turn_input.over_budget:
+                await self._finish(w, None, "incomplete", Incomplete("max_prompt_tokens"))
+                return
+            player = TurnPlayer(w)
+            task = asyncio.ensure_future(player.play(route.backend.stream(turn_input.request)))
+            waiter = asyncio.ensure_future(cancel.wait())
+            try:
+                await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiter.cancel()
+            if not task.done():
+                task.cancel()  # closes the upstream request
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+                await self._finish(w, player, "cancelled")
+                return
+            try:
+                result = task.result()
+            except UpstreamError as exc:
+                await self._finish(w, player, "failed", Failed(exc.code or "server_error", exc.message))
+                return
+            turn_usage = _usage(result, turn_input.prompt_tokens)
+            await w.update_run(usage=_add_usage(w.run.usage, turn_usage))
+            outcome = self._judge(w, result, feedback is not None)
+            step_usage = {
+                "prompt_tokens": turn_usage.prompt_tokens,
+                "completion_tokens": turn_usage.completion_tokens,
+                "total_tokens": turn_usage.prompt_tokens + turn_usage.completion_tokens,
+            }
+            if isinstance(outcome, RunAgain):
+                if result.message is not None and result.message.status == "in_progress":
+                    await player.close_message(step_usage)
+                feedback = outcome.feedback
+                continue
+            if isinstance(outcome, RequiresAction):
+                assert result.tool_step is not None
+                details = {
+                    "type": "tool_calls",
+                    "tool_calls": [
+                        {"id": c["id"], "type": "function", "function": {**c["function"], "output": None}}
+                        for c in outcome.tool_calls
+                    ],
+                }
+                result.tool_step = dataclasses.replace(result.tool_step, step_details=details, usage=step_usage)
+                await w.save_step(result.tool_step, None)
+                await w.update_run(
+                    "thread.run.requires_action",
+                    finish_job=True,
+                    status="requires_action",
+                    required_action={
+                        "type": "submit_tool_outputs",
+                        "submit_tool_outputs": {"tool_calls": outcome.tool_calls},
+                    },
+                )
+                return
+            if isinstance(outcome, Completed):
+                if result.message is not None and result.message.status == "in_progress":
+                    await player.close_message(step_usage)
+                await self._finish(w, player, "completed")
+                return
+            if isinstance(outcome, Incomplete):
+                await self._finish(w, player, "incomplete", outcome, step_usage)
+                return
+            await self._finish(w, player, "failed", outcome, step_usage)
+            return
+        await self._finish(w, None, "failed", Failed("server_error", f"The run took more than {MAX_TURNS} turns."))
+
+    def _judge(self, w: RunWriter, result: TurnResult, retried: bool) -> Outcome:
+        """Decide what the turn means. Garbage from the model fails the run with a readable error."""
+        functions = {t["function"]["name"] for t in w.run.tools if t.get("type") == "function"}
+        if result.calls:
+            calls = []
+            for c in result.calls:
+                if c.name not in functions:
+                    return Failed("server_error", f"The model called a tool the assistant does not have: '{c.name}'.")
+                args = c.arguments.strip() or "{}"
+                try:
+                    json.loads(args)
+                except ValueError:
+                    return Failed(
+                        "server_error",
+                        f"The model produced invalid JSON arguments for '{c.name}': {c.arguments[:200]!r}.",
+                    )
+                calls.append({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": args}})
+            return RequiresAction(calls)
+        if result.finish_reason == "length":
+            return Incomplete("max_completion_tokens")
+        if not result.text.strip():
+            return Failed("server_error", "The model returned an empty answer.")
+        problem = _schema_problem(w.run.response_format, result.text)
+        if problem is not None:
+            if retried:
+                return Failed(
+                    "server_error", f"The model's answer does not match the response_format schema: {problem}"
+                )
+            return RunAgain(f"Your previous answer was not valid: {problem} Answer again with JSON only.")
+        return Completed()
+
+    async def _finish(
+        self,
+        w: RunWriter,
+        player: TurnPlayer | None,
+        status: str,
+        outcome: Failed | Incomplete | None = None,
+        step_usage: dict[str, int] | None = None,
+    ) -> None:
+        """End the run: close what the turn left open, then write the terminal run state."""
+        ts = now()
+        result = player.result if player else None
+        if result is not None and result.message is not None and result.message.status == "in_progress":
+            reason = {
+                "cancelled": "run_cancelled",
+                "failed": "run_failed",
+                "expired": "run_expired",
+                "incomplete": "max_tokens",
+            }.get(status)
+            step_status = {"cancelled": "cancelled", "failed": "failed"}.get(status, "completed")
+            await player.close_message(step_usage, incomplete_reason=reason, step_status=step_status)  # type: ignore[union-attr]
+        if result is not None and result.tool_step is not None and result.tool_step.status == "in_progress":
+            step_status = "cancelled" if status == "cancelled" else "failed"
+            stamp = "cancelled_at" if status == "cancelled" else "failed_at"
+            error = {"code": outcome.code, "message": outcome.message} if isinstance(outcome, Failed) else None
+            result.tool_step = dataclasses.replace(
+                result.tool_step, status=step_status, last_error=error, **_stamp(stamp, ts)
+            )
+            await w.save_step(result.tool_step, f"thread.run.step.{step_status}")
+        values: dict[str, Any] = {"status": status, "expires_at": None, "required_action": None}
+        if status == "completed":
+            values["completed_at"] = ts
+        elif status == "cancelled":
+            values["cancelled_at"] = ts
+        elif status == "failed":
+            values["failed_at"] = ts
+            if isinstance(outcome, Failed):
+                values["last_error"] = {"code": outcome.code, "message": outcome.message}
+        elif status == "incomplete":
+            values["completed_at"] = ts
+            if isinstance(outcome, Incomplete):
+                values["incomplete_details"] = {"reason": outcome.reason}
+        if w.run.usage is None:
+            values["usage"] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+        await w.update_run(f"thread.run.{status}", finish_job=True, **values)
+
+
+def _usage(result: TurnResult, prompt_tokens: int) -> Usage:
+    if result.usage is not None and (result.usage.prompt_tokens or result.usage.completion_tokens):
+        return result.usage
+    completion = count_text(result.text) + sum(count_text(c.name) + count_text(c.arguments) for c in result.calls)
+    return Usage(prompt_tokens, completion)
+
+
+def _add_usage(current: dict[str, Any] | None, turn: Usage) -> dict[str, int]:
+    prompt = (current or {}).get("prompt_tokens", 0) + turn.prompt_tokens
+    completion = (current or {}).get("completion_tokens", 0) + turn.completion_tokens
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _schema_problem(response_format: Any, text: str) -> str | None:
+    if not isinstance(response_format, dict) or response_format.get("type") not in (
+        "json_object",
+        "json_schema",
+    ):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        return f"it is not valid JSON ({exc})."
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    if response_format["type"] == "json_schema" and schema:
+        try:
+            jsonschema.validate(value, schema)
+        except jsonschema.ValidationError as exc:
+            return f"{exc.message}."
+    return None
+
+
+def _stamp(field: str, ts: int) -> dict[str, Any]:
+    return {field: ts}

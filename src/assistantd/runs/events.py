@@ -1,0 +1,73 @@
+"""Run events and the ``RunEventLog`` seam that carries them from the engine to streaming clients.
+
+The engine publishes every event; SSE endpoints subscribe before they start (or resume) a run, so they
+miss nothing. Nothing here touches the database: streamed tokens cost no write. The embedded
+implementation is in-process; a PostgreSQL deployment with separate worker processes would implement
+the same Protocol over LISTEN/NOTIFY.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+END_EVENTS = frozenset(
+    {
+        "thread.run.completed",
+        "thread.run.failed",
+        "thread.run.cancelled",
+        "thread.run.expired",
+        "thread.run.incomplete",
+        "thread.run.requires_action",
+    }
+)
+"""After one of these, an Assistants stream ends with ``done``."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunEvent:
+    event: str
+    """The SSE event name, e.g. ``thread.message.delta``."""
+    data: dict[str, Any]
+
+
+class Subscription(Protocol):
+    def __aiter__(self) -> AsyncIterator[RunEvent]: ...
+
+
+class RunEventLog(Protocol):
+    def publish(self, run_id: str, event: RunEvent) -> None:
+        """Deliver ``event`` to every current subscriber of ``run_id``."""
+        ...
+
+    def subscribe(self, run_id: str) -> contextlib.AbstractContextManager[asyncio.Queue[RunEvent]]:
+        """Receive ``run_id``'s events from now on, until the context exits."""
+        ...
+
+
+class InMemoryEventLog:
+    """Fan-out through unbounded per-subscriber queues (a slow reader never blocks the engine)."""
+
+    def __init__(self) -> None:
+        self._subs: dict[str, list[asyncio.Queue[RunEvent]]] = defaultdict(list)
+
+    def publish(self, run_id: str, event: RunEvent) -> None:
+        for queue in self._subs.get(run_id, ()):
+            queue.put_nowait(event)
+
+    @contextlib.contextmanager
+    def subscribe(self, run_id: str) -> Any:
+        queue: asyncio.Queue[RunEvent] = asyncio.Queue()
+        self._subs[run_id].append(queue)
+        try:
+            yield queue
+        finally:
+            subs = self._subs.get(run_id)
+            if subs is not None:
+                subs.remove(queue)
+                if not subs:
+                    del self._subs[run_id]

@@ -1,0 +1,41 @@
+"""What one model turn leads to: exactly one of these named outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Completed:
+    """The assistant answered; the run is done."""
+
+
+@dataclass(frozen=True)
+class RequiresAction:
+    """The model called client-side functions; the run waits for their outputs."""
+
+    tool_calls: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class RunAgain:
+    """Server-side tools ran (or an answer must be retried); take another turn."""
+
+    feedback: str | None = None
+
+
+@dataclass(frozen=True)
+class Incomplete:
+    reason: str
+    """``max_completion_tokens`` or ``max_prompt_tokens``."""
+
+
+@dataclass(frozen=True)
+class Failed:
+    code: str
+    """``server_error``, ``rate_limit_exceeded`` or ``invalid_prompt``."""
+    message: str
+
+
+Outcome = Completed | RequiresAction | RunAgain | Incomplete | Failed

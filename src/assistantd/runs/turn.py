@@ -1,0 +1,162 @@
+"""Play one streamed model turn into run steps, messages and events.
+
+Text opens a ``message_creation`` step and an assistant message; tool-call fragments open a
+``tool_calls`` step. Creation events are published before the rows are written, so a streaming client
+sees the first token without waiting on the database; deltas are published and never written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistantd.backends.base import TextDelta, ToolCallDelta, TurnEnd, TurnEvent, Usage
+from assistantd.ids import new_id
+from assistantd.runs.persist import RunWriter, now
+from assistantd.store.records import MessageRecord, RunStepRecord
+
+
+@dataclass
+class PendingCall:
+    id: str
+    name: str = ""
+    arguments: str = ""
+    announced: bool = False
+
+
+@dataclass
+class TurnResult:
+    text: str = ""
+    message: MessageRecord | None = None
+    message_step: RunStepRecord | None = None
+    tool_step: RunStepRecord | None = None
+    calls: list[PendingCall] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+
+class TurnPlayer:
+    def __init__(self, writer: RunWriter) -> None:
+        self.w = writer
+        self.result = TurnResult()
+        self._calls: dict[int, PendingCall] = {}
+        self._first_text_delta = True
+
+    async def play(self, stream: AsyncIterator[TurnEvent]) -> TurnResult:
+        async for event in stream:
+            if isinstance(event, TextDelta):
+                await self._text(event.text)
+            elif isinstance(event, ToolCallDelta):
+                await self._tool_delta(event)
+            elif isinstance(event, TurnEnd):
+                self.result.finish_reason = event.finish_reason
+                self.result.usage = event.usage
+        self.result.calls = [self._calls[i] for i in sorted(self._calls)]
+        return self.result
+
+    async def _text(self, text: str) -> None:
+        if not text:
+            return
+        r = self.result
+        if r.message is None:
+            if r.tool_step is not None:
+                return  # text after tool calls in one turn: upstream noise, not a message
+            r.message = self.w.new_message()
+            r.message_step = self.w.new_step(
+                "message_creation",
+                {"type": "message_creation", "message_creation": {"message_id": r.message.id}},
+            )
+            self.w.announce_message(r.message)  # after the step's events, as OpenAI orders them
+            await self.w.insert(r.message_step, r.message)
+        r.text += text
+        part: dict[str, Any] = {"index": 0, "type": "text", "text": {"value": text}}
+        if self._first_text_delta:
+            part["text"]["annotations"] = []
+            self._first_text_delta = False
+        self.w.emit(
+            "thread.message.delta",
+            {"id": r.message.id, "object": "thread.message.delta", "delta": {"content": [part]}},
+        )
+
+    async def _tool_delta(self, d: ToolCallDelta) -> None:
+        r = self.result
+        if r.message is not None and r.message_step is not None and r.message.status == "in_progress":
+            await self.close_message(usage=None)
+        if r.tool_step is None:
+            r.tool_step = self.w.new_step("tool_calls", {"type": "tool_calls", "tool_calls": []})
+            await self.w.insert(r.tool_step)
+        call = self._calls.get(d.index)
+        if call is None:
+            call = self._calls[d.index] = PendingCall(id=new_id("call"))
+        if d.name and not call.name:
+            call.name = d.name
+        if not call.name:
+            call.arguments += d.arguments  # hold fragments until the name is known
+            return
+        position = sorted(self._calls).index(d.index)
+        if not call.announced:
+            call.announced = True
+            first = {
+                "index": position,
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments, "output": None},
+            }
+            self._emit_step_delta(first)
+            if d.arguments:
+                call.arguments += d.arguments
+                self._emit_step_delta({"index": position, "type": "function", "function": {"arguments": d.arguments}})
+            return
+        if d.arguments:
+            call.arguments += d.arguments
+            self._emit_step_delta({"index": position, "type": "function", "function": {"arguments": d.arguments}})
+
+    def _emit_step_delta(self, call_delta: dict[str, Any]) -> None:
+        assert self.result.tool_step is not None
+        self.w.emit(
+            "thread.run.step.delta",
+            {
+                "id": self.result.tool_step.id,
+                "object": "thread.run.step.delta",
+                "delta": {"step_details": {"type": "tool_calls", "tool_calls": [call_delta]}},
+            },
+        )
+
+    async def close_message(
+        self,
+        usage: dict[str, int] | None,
+        *,
+        incomplete_reason: str | None = None,
+        step_status: str = "completed",
+    ) -> None:
+        """Finish the open message and its step (completed, or incomplete with ``incomplete_reason``)."""
+        r = self.result
+        assert r.message is not None and r.message_step is not None
+        ts = now()
+        content = [{"type": "text", "text": {"value": r.text, "annotations": []}}]
+        if incomplete_reason:
+            r.message = dataclasses.replace(
+                r.message,
+                content=content,
+                status="incomplete",
+                incomplete_at=ts,
+                incomplete_details={"reason": incomplete_reason},
+            )
+            await self.w.save_message(r.message, "thread.message.incomplete")
+        else:
+            r.message = dataclasses.replace(r.message, content=content, status="completed", completed_at=ts)
+            await self.w.save_message(r.message, "thread.message.completed")
+        stamp = {
+            "completed": "completed_at",
+            "cancelled": "cancelled_at",
+            "failed": "failed_at",
+            "expired": "expired_at",
+        }[step_status]
+        r.message_step = dataclasses.replace(r.message_step, status=step_status, usage=usage, **_stamp(stamp, ts))
+        await self.w.save_step(r.message_step, f"thread.run.step.{step_status}")
+
+
+def _stamp(field: str, ts: int) -> dict[str, Any]:
+    return {field: ts}

@@ -1,0 +1,101 @@
+"""In-process workers that execute queued runs from the persistent queue.
+
+Each worker claims a job with a lease, executes the run, and the engine deletes the job when the run
+stops (terminal or ``requires_action``). A heartbeat renews the leases of running jobs and notices
+cancellations requested through the database. If the process dies, its leases lapse and the runs are
+claimed again: a run that never started is executed, one that was in progress fails with
+``last_error`` (see ``RunEngine.execute``). A sweeper expires runs left in ``requires_action``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+
+from assistantd.runs.engine import RunEngine
+from assistantd.store import jobs
+from assistantd.store import runs as run_queries
+from assistantd.store.db import Database
+
+log = logging.getLogger("assistantd.worker")
+
+LEASE_SECONDS = 30.0
+HEARTBEAT_SECONDS = 2.0
+IDLE_POLL_SECONDS = 1.0
+
+
+class WorkerPool:
+    def __init__(self, db: Database, engine: RunEngine, concurrency: int) -> None:
+        self.db = db
+        self.engine = engine
+        self.concurrency = max(1, concurrency)
+        self.owner = f"w_{secrets.token_hex(6)}"
+        self._wake = asyncio.Event()
+        self._running: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def notify(self) -> None:
+        """A job was enqueued: wake an idle worker now rather than at its next poll."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        if self.db.is_sqlite:
+            # One process owns a SQLite database: every lease left behind belongs to a dead process.
+            async with self.db.write() as conn:
+                await jobs.expire_all_leases(conn)
+        self._tasks = [asyncio.create_task(self._work(i)) for i in range(self.concurrency)]
+        self._tasks.append(asyncio.create_task(self._heartbeat()))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        with contextlib.suppress(Exception):
+            async with self.db.write() as conn:
+                await jobs.release_owner(conn, self.owner)
+
+    async def _work(self, index: int) -> None:
+        while True:
+            try:
+                async with self.db.write() as conn:
+                    claim = await jobs.claim(conn, self.owner, time.time(), LEASE_SECONDS)
+            except Exception:
+                log.exception("claiming a job failed")
+                claim = None
+                await asyncio.sleep(IDLE_POLL_SECONDS)
+            if claim is None:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
+                continue
+            self._wake.set()  # there may be more: let another idle worker look
+            self._running.add(claim.run_id)
+            try:
+                await self.engine.execute(claim.run_id, recovered=claim.attempts > 0)
+            except Exception:
+                log.exception("run %s failed in the worker", claim.run_id)
+            finally:
+                self._running.discard(claim.run_id)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                running = list(self._running)
+                async with self.db.write() as conn:
+                    await jobs.renew(conn, self.owner, running, time.time() + LEASE_SECONDS)
+                    expired = await run_queries.expired_requires_action(conn, int(time.time()))
+                async with self.db.read() as conn:
+                    cancelling = await run_queries.cancel_requested(conn, running)
+                for run_id in cancelling:
+                    self.engine.request_cancel(run_id)
+                for run_id in expired:
+                    await self.engine.expire(run_id)
+            except Exception:
+                log.exception("worker heartbeat failed")

@@ -1,0 +1,43 @@
+"""Validate response JSON against the component schemas of OpenAI's OpenAPI spec.
+
+The 3 MB spec is parsed once per test session (libyaml's C loader when present) and every schema
+``$ref`` resolves inside it, so ``assert_schema(body, "AssistantObject")`` checks exactly what OpenAI
+documents, nested types included.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "openai-openapi.yaml"
+
+
+@functools.cache
+def _components() -> dict[str, Any]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with SPEC.open("rb") as fh:
+        spec = yaml.load(fh, Loader=loader)
+    components: dict[str, Any] = spec["components"]
+    return components
+
+
+@functools.cache
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    components = _components()
+    if name not in components["schemas"]:
+        raise KeyError(f"no schema named {name!r} in {SPEC.name}")
+    schema = {"components": components, "$ref": f"#/components/schemas/{name}"}
+    return jsonschema.Draft202012Validator(schema)
+
+
+def assert_schema(body: Any, name: str) -> None:
+    """Fail with every violation listed when ``body`` does not match ``#/components/schemas/<name>``."""
+    errors = sorted(_validator(name).iter_errors(body), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors[:10]]
+        raise AssertionError(f"response does not match {name}:\n" + "\n".join(lines))

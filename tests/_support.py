@@ -1,0 +1,77 @@
+"""Small helpers shared by the API tests: wire JSON next to SDK objects, error-envelope checks, factories."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+import httpx2
+import openai
+from openai._legacy_response import LegacyAPIResponse
+from openai.types import FileObject
+
+from assistantd import Settings
+
+T = TypeVar("T")
+
+ENVELOPE_KEYS = {"message", "type", "param", "code"}
+
+
+async def wire(call: Awaitable[LegacyAPIResponse[T]]) -> tuple[T, Any]:
+    """Await a ``client.….with_raw_response.…`` call: the SDK's parsed object and the JSON on the wire."""
+    response = await call
+    return response.parse(), json.loads(response.text)
+
+
+def check_envelope(body: Any) -> dict[str, Any]:
+    """OpenAI's error envelope, exactly: ``{"error": {"message", "type", "param", "code"}}``."""
+    assert isinstance(body, dict) and set(body) == {"error"}, body
+    error = body["error"]
+    assert isinstance(error, dict) and set(error) == ENVELOPE_KEYS, error
+    assert isinstance(error["message"], str) and error["message"], error
+    assert isinstance(error["type"], str) and error["type"], error
+    assert error["param"] is None or isinstance(error["param"], str), error
+    assert error["code"] is None or isinstance(error["code"], str), error
+    return error
+
+
+def assert_error(
+    response: httpx2.Response,
+    status: int,
+    *,
+    param: str | None = None,
+    contains: str = "",
+    code: str | None = None,
+) -> dict[str, Any]:
+    """A rejected raw request: the status, the envelope, ``param`` naming the field."""
+    assert response.status_code == status, response.text
+    error = check_envelope(response.json())
+    assert error["param"] == param, error
+    assert contains in error["message"], error
+    assert error["code"] == code, error
+    return error
+
+
+def assert_api_error(exc: openai.APIStatusError, status: int, *, param: str | None = None) -> dict[str, Any]:
+    """A rejected SDK call: the status, the SDK's parsed fields and the envelope behind them."""
+    assert exc.status_code == status, exc
+    error = check_envelope(exc.response.json())
+    assert exc.param == error["param"] == param, error
+    assert exc.message.endswith(error["message"]) or error["message"] in exc.message
+    return error
+
+
+def db_count(settings: Settings, table: str, where: str = "", *args: Any) -> int:
+    """Rows in one of our tables, read straight from the SQLite file (to prove nothing was stored)."""
+    path = settings.data_dir / "assistantd.db"
+    with sqlite3.connect(path) as conn:
+        row = conn.execute(f"SELECT count(*) FROM {table} {where}", args).fetchone()
+    return int(row[0])
+
+
+async def make_file(
+    client: openai.AsyncOpenAI, content: bytes = b"hello", name: str = "a.txt", purpose: str = "assistants"
+) -> FileObject:
+    return await client.files.create(file=(name, content), purpose=purpose)  # type: ignore[arg-type]
