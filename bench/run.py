@@ -22,6 +22,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shlex
 import shutil
 import signal
 import socket
@@ -55,6 +56,7 @@ ASSISTANT_BODY = {
     "tools": [{"type": "code_interpreter"}, {"type": "file_search"}],
     "metadata": {"team": "support", "env": "bench"},
 }
+PY_SPY_EXTRA = os.environ.get("BENCH_PY_SPY_ARGS", "").split()
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -117,8 +119,13 @@ def free_port() -> int:
         return port
 
 
-def server_command(port: int) -> list[str]:
-    """``assistantd serve`` from the interpreter's own environment (falls back to ``-m assistantd``)."""
+def server_command(port: int, template: str | None = None) -> list[str]:
+    """``assistantd serve`` from the interpreter's own environment (falls back to ``-m assistantd``).
+
+    ``template`` (``--server-command``) replaces it, with ``{port}`` filled in: to benchmark a variant.
+    """
+    if template:
+        return shlex.split(template.format(port=port, python=sys.executable))
     script = Path(sys.executable).with_name("assistantd")
     if script.exists():
         head = [str(script)]
@@ -159,7 +166,9 @@ def child_pid(parent: int, timeout: float = 10) -> int:
 
 
 @contextlib.contextmanager
-def running_server(data_dir: Path, port: int, log_path: Path, profile: Path | None) -> Iterator[Server]:
+def running_server(
+    data_dir: Path, port: int, log_path: Path, profile: Path | None, template: str | None = None
+) -> Iterator[Server]:
     env = {
         **os.environ,
         "ASSISTANTD_DATA_DIR": str(data_dir),
@@ -169,15 +178,15 @@ def running_server(data_dir: Path, port: int, log_path: Path, profile: Path | No
     }
     env.pop("ASSISTANTD_CONFIG_FILE", None)
     env.pop("ASSISTANTD_DATABASE_URL", None)
-    command = server_command(port)
+    command = server_command(port, template)
     if profile is not None:
         py_spy = Path(sys.executable).with_name("py-spy")
         spy = str(py_spy) if py_spy.exists() else shutil.which("py-spy")
         if spy is None:
             raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
         # --nonblocking: sample without pausing the server, so the figures stay comparable.
-        command = [spy, "record", "--format", "raw", "--rate", "200", "--nonblocking", "--threads"]
-        command += ["-o", str(profile), "--", *server_command(port)]
+        command = [spy, "record", "--format", "raw", "--rate", "200", "--nonblocking", "--threads", *PY_SPY_EXTRA]
+        command += ["-o", str(profile), "--", *server_command(port, template)]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = Server(proc, child_pid(proc.pid) if profile is not None else proc.pid)
@@ -384,9 +393,7 @@ async def bench(args: argparse.Namespace, base: str, pid: int) -> dict[str, Any]
         # Deep pages: cursors spread over the whole thread, as SDK auto-pagination sends them.
         ids = await all_message_ids(http, thread_id)
         cursors = ids[:: max(1, len(ids) // 100)]
-        await measure(
-            "messages.list(limit=100, after=…)", list_messages(thread_id, cursors), args.lists, args.clients
-        )
+        await measure("messages.list(limit=100, after=…)", list_messages(thread_id, cursors), args.lists, args.clients)
         # Unloaded latency: one client, so queueing behind 31 others does not dominate.
         await measure("assistants.create", create_assistant, args.single, 1)
         await measure("messages.list(limit=100)", list_messages(thread_id), args.single, 1)
@@ -464,6 +471,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--keep-data", action="store_true", help="keep the temporary data directory")
     p.add_argument("--out", type=Path, default=RESULTS_DIR, help="directory for the JSON results")
     p.add_argument(
+        "--server-command",
+        help="command that serves on 127.0.0.1:{port} instead of `assistantd serve` ({python} = this interpreter)",
+    )
+    p.add_argument(
         "--profile",
         action="store_true",
         help="run the server under py-spy; writes bench/results/<timestamp>.profile.txt (collapsed stacks)",
@@ -481,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://127.0.0.1:{port}"
     log_path = data_dir / "server.log"
     try:
-        with running_server(data_dir / "data", port, log_path, profile) as server:
+        with running_server(data_dir / "data", port, log_path, profile, args.server_command) as server:
             print(f"server pid {server.pid} on {base}, data in {data_dir}", flush=True)
             startup = asyncio.run(wait_healthy(base, server.proc, log_path, timeout=60))
             print(f"healthy after {startup:.2f}s", flush=True)

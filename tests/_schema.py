@@ -22,8 +22,20 @@ def _components() -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with SPEC.open("rb") as fh:
         spec = yaml.load(fh, Loader=loader)
-    components: dict[str, Any] = spec["components"]
+    components: dict[str, Any] = _with_nullable(spec["components"])
     return components
+
+
+def _with_nullable(node: Any) -> Any:
+    """OpenAPI's ``nullable: true`` (which JSON Schema ignores) → ``anyOf: [<schema>, {"type": "null"}]``."""
+    if isinstance(node, list):
+        return [_with_nullable(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _with_nullable(v) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable") is True:
+        return {"anyOf": [out, {"type": "null"}]}
+    return out
 
 
 @functools.cache

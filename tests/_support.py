@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
 import httpx2
 import openai
+from asgi_lifespan import LifespanManager
 from openai._legacy_response import LegacyAPIResponse
 from openai.types import FileObject
 
-from assistantd import Settings
+from assistantd import Settings, create_app
 
 T = TypeVar("T")
 
@@ -75,3 +77,15 @@ async def make_file(
     client: openai.AsyncOpenAI, content: bytes = b"hello", name: str = "a.txt", purpose: str = "assistants"
 ) -> FileObject:
     return await client.files.create(file=(name, content), purpose=purpose)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def serve(settings: Settings, api_key: str = "sk-test") -> AsyncIterator[openai.AsyncOpenAI]:
+    """A client on its own app, for tests that need settings the ``client`` fixture does not have."""
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=manager.app), base_url="http://test")
+        async with openai.AsyncOpenAI(
+            base_url="http://test/v1", api_key=api_key, http_client=http, max_retries=0
+        ) as client:
+            yield client

@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None, *, model_backend: ModelBackend 
     app.state.ready = False
     install_error_handlers(app)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)])
-    for module in (assistants, threads, messages, runs, files, models):
+    for module in (assistants, runs, threads, messages, files, models):
         v1.include_router(module.router)
     app.include_router(v1)
 

@@ -1,4 +1,7 @@
-"""Run tests: the app with a ``ScriptedBackend`` standing in for the model upstream."""
+"""Run tests: the app with a ``ScriptedBackend`` standing in for the model upstream.
+
+``@pytest.mark.settings(run_expiry_seconds=1)`` changes ``Settings`` fields for one test's app.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,16 @@ from asgi_lifespan import LifespanManager
 
 from assistantd import Settings, create_app
 from assistantd.backends.scripted import ScriptedBackend
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "settings(**fields): Settings fields for this test's app")
+
+
+@pytest.fixture
+def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    marker = request.node.get_closest_marker("settings")
+    return settings.model_copy(update=marker.kwargs) if marker else settings
 
 
 @pytest.fixture

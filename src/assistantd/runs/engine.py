@@ -24,7 +24,7 @@ from assistantd.runs.context import build_turn
 from assistantd.runs.events import RunEventLog
 from assistantd.runs.objects import TERMINAL
 from assistantd.runs.outcomes import Completed, Failed, Incomplete, Outcome, RequiresAction, RunAgain
-from assistantd.runs.persist import RunWriter, now
+from assistantd.runs.persist import RunGone, RunWriter, now
 from assistantd.runs.tokens import count_text
 from assistantd.runs.turn import TurnPlayer, TurnResult
 from assistantd.store import repos
@@ -55,17 +55,9 @@ class RunEngine:
         """``requires_action`` past ``expires_at`` → ``expired``, with its waiting step."""
         async with self.db.read() as conn:
             run = await repos.runs.get(conn, run_id)
-            steps = await run_queries.steps_of_run(conn, run_id)
         if run is None or run.status != "requires_action":
             return
-        w = RunWriter(self.db, self.events, run)
-        ts = now()
-        for step in steps:
-            if step.status == "in_progress":
-                await w.save_step(dataclasses.replace(step, status="expired", expired_at=ts), "thread.run.step.expired")
-        await w.update_run(
-            "thread.run.expired", finish_job=True, status="expired", expires_at=None, required_action=None
-        )
+        await self._finish(RunWriter(self.db, self.events, run), None, "expired")
 
     async def execute(self, run_id: str, *, recovered: bool = False) -> None:
         async with self.db.read() as conn:
@@ -92,11 +84,16 @@ class RunEngine:
             return
         cancel = self._cancels[run_id] = asyncio.Event()
         try:
-            await w.update_run("thread.run.in_progress", status="in_progress", started_at=run.started_at or now())
+            if not await w.start():
+                await self._finish(w, None, "cancelled")  # cancelled between the claim and the start
+                return
             await self._loop(w, cancel)
+        except RunGone:
+            log.info("run %s was deleted with its thread while executing", run_id)
         except Exception:
             log.exception("run %s crashed", run_id)
-            await self._finish(w, None, "failed", Failed("server_error", "The server had an internal error."))
+            with contextlib.suppress(RunGone):
+                await self._finish(w, None, "failed", Failed("server_error", "The server had an internal error."))
         finally:
             self._cancels.pop(run_id, None)
 
@@ -253,6 +250,8 @@ class RunEngine:
                 result.tool_step, status=step_status, last_error=error, **_stamp(stamp, ts)
             )
             await w.save_step(result.tool_step, f"thread.run.step.{step_status}")
+        if status in ("cancelled", "failed", "expired"):
+            await self._close_leftovers(w, status, outcome, ts)
         values: dict[str, Any] = {"status": status, "expires_at": None, "required_action": None}
         if status == "completed":
             values["completed_at"] = ts
@@ -269,6 +268,25 @@ class RunEngine:
         if w.run.usage is None:
             values["usage"] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
         await w.update_run(f"thread.run.{status}", finish_job=True, **values)
+
+
+    async def _close_leftovers(self, w: RunWriter, status: str, outcome: Failed | Incomplete | None, ts: int) -> None:
+        """Steps and messages no turn is playing (a tool step waiting for outputs, or what a crashed process
+        left behind) end with the run: the steps ``cancelled``/``failed``/``expired``, the messages incomplete."""
+        async with self.db.read() as conn:
+            steps = await run_queries.steps_of_run(conn, w.run.id)
+            messages = await run_queries.open_messages(conn, w.run.id)
+        stamp = {"cancelled": "cancelled_at", "failed": "failed_at", "expired": "expired_at"}[status]
+        error = {"code": outcome.code, "message": outcome.message} if isinstance(outcome, Failed) else None
+        for message in messages:
+            closed = dataclasses.replace(
+                message, status="incomplete", incomplete_at=ts, incomplete_details={"reason": f"run_{status}"}
+            )
+            await w.save_message(closed, "thread.message.incomplete")
+        for step in steps:
+            if step.status == "in_progress":
+                closed_step = dataclasses.replace(step, status=status, last_error=error, **_stamp(stamp, ts))
+                await w.save_step(closed_step, f"thread.run.step.{status}")
 
 
 def _usage(result: TurnResult, prompt_tokens: int) -> Usage:

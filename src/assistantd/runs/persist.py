@@ -18,6 +18,10 @@ def now() -> int:
     return int(time.time())
 
 
+class RunGone(Exception):
+    """The run's row is gone (its thread was deleted while it ran): nothing is left to write to."""
+
+
 class RunWriter:
     """Persists one run's progress and publishes the matching events."""
 
@@ -35,11 +39,29 @@ class RunWriter:
             if finish_job:
                 await jobs.finish(conn, self.run.id)
             run = await repos.runs.get(conn, self.run.id)
-        assert run is not None
+        if run is None:
+            raise RunGone(self.run.id)
         self.run = run
         if event:
             self.emit(event, run_to_wire(run))
         return run
+
+    async def start(self) -> bool:
+        """``queued`` → ``in_progress``, unless a cancel was requested first (checked in the same transaction,
+        so a cancel that lands between the claim and the start is never overwritten)."""
+        async with self.db.write() as conn:
+            run = await repos.runs.get(conn, self.run.id)
+            if run is None:
+                raise RunGone(self.run.id)
+            if run.cancel_requested:
+                self.run = run
+                return False
+            await repos.runs.update(conn, run.id, {"status": "in_progress", "started_at": run.started_at or now()})
+            run = await repos.runs.get(conn, run.id)
+        assert run is not None
+        self.run = run
+        self.emit("thread.run.in_progress", run_to_wire(run))
+        return True
 
     def new_step(self, type_: str, details: dict[str, Any]) -> RunStepRecord:
         step = RunStepRecord(

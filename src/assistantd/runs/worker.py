@@ -36,6 +36,7 @@ class WorkerPool:
         self._wake = asyncio.Event()
         self._running: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._executing: set[asyncio.Task[None]] = set()
 
     def notify(self) -> None:
         """A job was enqueued: wake an idle worker now rather than at its next poll."""
@@ -46,13 +47,12 @@ class WorkerPool:
             # One process owns a SQLite database: every lease left behind belongs to a dead process.
             async with self.db.write() as conn:
                 await jobs.expire_all_leases(conn)
-        self._tasks = [asyncio.create_task(self._work(i)) for i in range(self.concurrency)]
-        self._tasks.append(asyncio.create_task(self._heartbeat()))
+        self._tasks = [asyncio.create_task(self._dispatch()), asyncio.create_task(self._heartbeat())]
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self._executing]:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._tasks, *self._executing]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
@@ -60,28 +60,36 @@ class WorkerPool:
             async with self.db.write() as conn:
                 await jobs.release_owner(conn, self.owner)
 
-    async def _work(self, index: int) -> None:
+    async def _dispatch(self) -> None:
+        """One claimer hands jobs to up to ``concurrency`` executions (no herd of claimers)."""
+        slots = asyncio.Semaphore(self.concurrency)
         while True:
+            await slots.acquire()
+            claim = None
             try:
+                self._wake.clear()
                 async with self.db.write() as conn:
                     claim = await jobs.claim(conn, self.owner, time.time(), LEASE_SECONDS)
             except Exception:
                 log.exception("claiming a job failed")
-                claim = None
-                await asyncio.sleep(IDLE_POLL_SECONDS)
             if claim is None:
-                self._wake.clear()
+                slots.release()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
                 continue
-            self._wake.set()  # there may be more: let another idle worker look
-            self._running.add(claim.run_id)
-            try:
-                await self.engine.execute(claim.run_id, recovered=claim.attempts > 0)
-            except Exception:
-                log.exception("run %s failed in the worker", claim.run_id)
-            finally:
-                self._running.discard(claim.run_id)
+            task = asyncio.create_task(self._execute(claim.run_id, claim.attempts > 0))
+            self._executing.add(task)
+            task.add_done_callback(self._executing.discard)
+            task.add_done_callback(lambda _: slots.release())
+
+    async def _execute(self, run_id: str, recovered: bool) -> None:
+        self._running.add(run_id)
+        try:
+            await self.engine.execute(run_id, recovered=recovered)
+        except Exception:
+            log.exception("run %s failed in the worker", run_id)
+        finally:
+            self._running.discard(run_id)
 
     async def _heartbeat(self) -> None:
         while True:

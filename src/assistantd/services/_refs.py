@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from assistantd.errors import InvalidRequest, not_found
 from assistantd.ids import EXPECTED_BEGINNING, Kind, has_prefix
 from assistantd.store import repos
+from assistantd.store.db import Conn
 
 _NAMES: dict[Kind, str] = {
     "assistant": "assistant",
@@ -36,20 +35,20 @@ def missing(kind: Kind, value: str, param: str | None = None) -> Exception:
     return not_found(_NAMES[kind], value, param)
 
 
-async def require_file(conn: AsyncConnection, file_id: str, param: str) -> None:
+async def require_file(conn: Conn, file_id: str, param: str) -> None:
     """A file referenced from a body must exist: 400 naming the field (``attachments[0].file_id``)."""
     if not has_prefix("file", file_id) or await repos.files.get(conn, file_id) is None:
         raise InvalidRequest(f"No file found with id '{file_id}'.", param=param)
 
 
-async def require_files(conn: AsyncConnection, file_ids: list[str], param: str) -> None:
+async def require_files(conn: Conn, file_ids: list[str], param: str) -> None:
     """Every file of a list field must exist: 400 naming the element (``file_ids[1]``)."""
     for i, file_id in enumerate(file_ids):
         await require_file(conn, file_id, f"{param}[{i}]")
 
 
 async def tool_resources_json(
-    conn: AsyncConnection, resources: dict[str, Any] | None, param: str = "tool_resources"
+    conn: Conn, resources: dict[str, Any] | None, param: str = "tool_resources"
 ) -> dict[str, Any]:
     """Validate a request's tool_resources and return the stored form."""
     out: dict[str, Any] = {}

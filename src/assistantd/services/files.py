@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, BinaryIO
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from assistantd.errors import InvalidRequest
 from assistantd.ids import new_id
 from assistantd.services._context import Context, WireObject, now
 from assistantd.services._refs import check_id, missing
 from assistantd.store import repos
 from assistantd.store._crud import PageParams
+from assistantd.store.db import Conn
 from assistantd.store.records import FileRecord
 from assistantd.wire.common import list_page
 from assistantd.wire.files import UPLOAD_PURPOSES
@@ -138,7 +137,7 @@ class Files:
         return {"id": file_id, "object": "file", "deleted": True}
 
 
-async def _detach(conn: AsyncConnection, file_id: str) -> None:
+async def _detach(conn: Conn, file_id: str) -> None:
     """Remove a deleted file from every tool_resources and message attachment that names it."""
     for repo in (repos.assistants, repos.threads):
         for owner in await repo.referencing(conn, "tool_resources", file_id):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from assistantd.errors import InvalidRequest
 from assistantd.ids import new_id
 from assistantd.services._context import Context, WireObject, now
@@ -13,6 +11,7 @@ from assistantd.services._refs import check_id, missing, require_file
 from assistantd.services.runs_guard import ensure_no_active_run
 from assistantd.store import repos
 from assistantd.store._crud import PageParams
+from assistantd.store.db import Conn
 from assistantd.store.records import MessageRecord, ThreadRecord
 from assistantd.wire.common import deleted, dump, list_page
 from assistantd.wire.messages import MessageCreate, MessageModify
@@ -44,7 +43,7 @@ def text_part(value: str) -> dict[str, Any]:
     return {"type": "text", "text": {"value": value, "annotations": []}}
 
 
-async def _content_json(conn: AsyncConnection, req: MessageCreate, param: str) -> list[Any]:
+async def _content_json(conn: Conn, req: MessageCreate, param: str) -> list[Any]:
     if isinstance(req.content, str):
         return [text_part(req.content)]
     out: list[Any] = []
@@ -60,7 +59,7 @@ async def _content_json(conn: AsyncConnection, req: MessageCreate, param: str) -
 
 
 async def new_message_values(
-    conn: AsyncConnection,
+    conn: Conn,
     thread: ThreadRecord,
     req: MessageCreate,
     param: str = "",
@@ -113,7 +112,7 @@ class Messages:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    async def _thread(self, conn: AsyncConnection, thread_id: str) -> ThreadRecord:
+    async def _thread(self, conn: Conn, thread_id: str) -> ThreadRecord:
         thread = await repos.threads.get(conn, thread_id)
         if thread is None:
             raise missing("thread", thread_id)
@@ -141,7 +140,7 @@ class Messages:
                 await self._thread(conn, thread_id)
         return list_page([to_wire(r) for r in records], has_more)
 
-    async def _get(self, conn: AsyncConnection, thread_id: str, message_id: str) -> MessageRecord:
+    async def _get(self, conn: Conn, thread_id: str, message_id: str) -> MessageRecord:
         check_id("thread", thread_id, "thread_id")
         check_id("message", message_id, "message_id")
         record = await repos.messages.get(conn, message_id)

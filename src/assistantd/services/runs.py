@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import jsonschema
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from assistantd.backends.registry import BackendRegistry
 from assistantd.errors import InvalidRequest, NotFound
@@ -29,6 +28,7 @@ from assistantd.services.threads import to_wire as thread_to_wire
 from assistantd.store import jobs, repos
 from assistantd.store import runs as run_queries
 from assistantd.store._crud import PageParams
+from assistantd.store.db import Conn
 from assistantd.store.records import AssistantRecord, RunRecord, RunStepRecord, ThreadRecord
 from assistantd.wire.common import dump, list_page
 from assistantd.wire.runs import RunCreate, RunModify, SubmitToolOutputs, ThreadAndRunCreate
@@ -58,7 +58,7 @@ class Runs:
         check_id("thread", thread_id, "thread_id")
         run_id = run_id or new_id("run")
 
-        async def insert(conn: AsyncConnection) -> list[RunEvent]:
+        async def insert(conn: Conn) -> list[RunEvent]:
             thread = await repos.threads.get(conn, thread_id)
             if thread is None:
                 raise missing("thread", thread_id)
@@ -79,7 +79,7 @@ class Runs:
     async def create_thread_and_run(self, req: ThreadAndRunCreate, *, run_id: str | None = None) -> WireObject:
         run_id = run_id or new_id("run")
 
-        async def insert(conn: AsyncConnection) -> list[RunEvent]:
+        async def insert(conn: Conn) -> list[RunEvent]:
             thread = await insert_thread(conn, req.thread or ThreadCreate(), "thread")
             if req.tool_resources is not None:
                 resources = await tool_resources_json(conn, req.tool_resources.model_dump(exclude_none=True))
@@ -95,7 +95,7 @@ class Runs:
 
     async def _insert_run(
         self,
-        conn: AsyncConnection,
+        conn: Conn,
         run_id: str,
         thread: ThreadRecord,
         req: RunCreate | ThreadAndRunCreate,
@@ -173,7 +173,7 @@ class Runs:
 
     # --- the start/stream plumbing -----------------------------------------------------------------
 
-    async def _start(self, run_id: str, insert: Callable[[AsyncConnection], Awaitable[list[RunEvent]]]) -> WireObject:
+    async def _start(self, run_id: str, insert: Callable[[Conn], Awaitable[list[RunEvent]]]) -> WireObject:
         async with self.ctx.db.write() as conn:
             events = await insert(conn)
         for event in events:
@@ -195,7 +195,7 @@ class Runs:
 
     # --- read, modify, cancel ----------------------------------------------------------------------
 
-    async def _get(self, conn: AsyncConnection, thread_id: str, run_id: str) -> RunRecord:
+    async def _get(self, conn: Conn, thread_id: str, run_id: str) -> RunRecord:
         check_id("thread", thread_id, "thread_id")
         check_id("run", run_id, "run_id")
         run = await repos.runs.get(conn, run_id)
@@ -331,7 +331,7 @@ async def _drain(queue: Any, stack: contextlib.ExitStack) -> EventStream:
                 return
 
 
-async def _waiting_step(conn: AsyncConnection, run_id: str) -> RunStepRecord:
+async def _waiting_step(conn: Conn, run_id: str) -> RunStepRecord:
     for step in reversed(await run_queries.steps_of_run(conn, run_id)):
         if step.type == "tool_calls" and step.status == "in_progress":
             return step

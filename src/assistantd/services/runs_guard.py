@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from assistantd.errors import InvalidRequest
+from assistantd.store.db import Conn
 from assistantd.store.runs import active_run_id
 
 
-async def ensure_no_active_run(conn: AsyncConnection, thread_id: str, *, for_message: bool) -> None:
+async def ensure_no_active_run(conn: Conn, thread_id: str, *, for_message: bool) -> None:
     """OpenAI's 400s (issue reports quote these messages) when the thread has a non-terminal run."""
     run_id = await active_run_id(conn, thread_id)
     if run_id is None:

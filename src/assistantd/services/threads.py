@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from assistantd.ids import new_id
 from assistantd.services._context import Context, WireObject, now
 from assistantd.services._refs import check_id, missing, tool_resources_json
 from assistantd.services.messages import new_message_values
 from assistantd.store import repos
+from assistantd.store.db import Conn
 from assistantd.store.records import ThreadRecord
 from assistantd.wire.common import ToolResources, deleted
 from assistantd.wire.threads import ThreadCreate, ThreadModify
@@ -27,7 +26,7 @@ def to_wire(t: ThreadRecord) -> WireObject:
     }
 
 
-async def insert_thread(conn: AsyncConnection, req: ThreadCreate, param: str = "") -> ThreadRecord:
+async def insert_thread(conn: Conn, req: ThreadCreate, param: str = "") -> ThreadRecord:
     """Create a thread and its initial messages in the caller's transaction (also used by create-and-run)."""
     prefix = f"{param}." if param else ""
     resources = await tool_resources_json(conn, _resources(req.tool_resources), f"{prefix}tool_resources")
@@ -65,7 +64,7 @@ class Threads:
             thread = await insert_thread(conn, req)
         return to_wire(thread)
 
-    async def get_record(self, conn: AsyncConnection, thread_id: str) -> ThreadRecord:
+    async def get_record(self, conn: Conn, thread_id: str) -> ThreadRecord:
         check_id("thread", thread_id, "thread_id")
         thread = await repos.threads.get(conn, thread_id)
         if thread is None:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
 from sqlalchemy import ColumnElement, Table, Text, cast, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+
+from assistantd.store.db import Conn
 
 R = TypeVar("R")
 Rec = TypeVar("Rec")
@@ -31,27 +32,27 @@ def to_record(cls: type[R], row: Any) -> R:
     return cls(**{k: v for k, v in mapping.items() if k in names})
 
 
-async def insert_row(conn: AsyncConnection, table: Table, values: dict[str, Any]) -> None:
+async def insert_row(conn: Conn, table: Table, values: dict[str, Any]) -> None:
     await conn.execute(insert(table).values(**values))
 
 
-async def get_by_id(conn: AsyncConnection, table: Table, cls: type[R], object_id: str) -> R | None:
+async def get_by_id(conn: Conn, table: Table, cls: type[R], object_id: str) -> R | None:
     row = (await conn.execute(select(table).where(table.c.id == object_id))).first()
     return None if row is None else to_record(cls, row)
 
 
-async def update_by_id(conn: AsyncConnection, table: Table, object_id: str, values: dict[str, Any]) -> bool:
+async def update_by_id(conn: Conn, table: Table, object_id: str, values: dict[str, Any]) -> bool:
     result = await conn.execute(update(table).where(table.c.id == object_id).values(**values))
-    return bool(result.rowcount)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def delete_by_id(conn: AsyncConnection, table: Table, object_id: str) -> bool:
+async def delete_by_id(conn: Conn, table: Table, object_id: str) -> bool:
     result = await conn.execute(delete(table).where(table.c.id == object_id))
-    return bool(result.rowcount)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def paginate(
-    conn: AsyncConnection,
+    conn: Conn,
     table: Table,
     cls: type[R],
     page: PageParams,
@@ -89,26 +90,26 @@ class Repo(Generic[Rec]):
         self.table = table
         self.record = record
 
-    async def insert(self, conn: AsyncConnection, values: dict[str, Any]) -> None:
+    async def insert(self, conn: Conn, values: dict[str, Any]) -> None:
         await insert_row(conn, self.table, values)
 
-    async def get(self, conn: AsyncConnection, object_id: str) -> Rec | None:
+    async def get(self, conn: Conn, object_id: str) -> Rec | None:
         return await get_by_id(conn, self.table, self.record, object_id)
 
-    async def update(self, conn: AsyncConnection, object_id: str, values: dict[str, Any]) -> bool:
+    async def update(self, conn: Conn, object_id: str, values: dict[str, Any]) -> bool:
         return await update_by_id(conn, self.table, object_id, values)
 
-    async def delete(self, conn: AsyncConnection, object_id: str) -> bool:
+    async def delete(self, conn: Conn, object_id: str) -> bool:
         return await delete_by_id(conn, self.table, object_id)
 
     async def page(
-        self, conn: AsyncConnection, page: PageParams, equal: Mapping[str, Any] | None = None
+        self, conn: Conn, page: PageParams, equal: Mapping[str, Any] | None = None
     ) -> tuple[list[Rec], bool]:
         """A page of rows whose columns equal ``equal``'s values."""
         where = [self.table.c[k] == v for k, v in (equal or {}).items()]
         return await paginate(conn, self.table, self.record, page, where)
 
-    async def referencing(self, conn: AsyncConnection, column: str, needle: str) -> list[Rec]:
+    async def referencing(self, conn: Conn, column: str, needle: str) -> list[Rec]:
         """Rows whose JSON ``column`` mentions ``needle`` (a cheap pre-filter; callers check exactly)."""
         col = self.table.c[column]
         stmt = select(self.table).where(col.is_not(None), cast(col, Text).contains(needle))

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from assistantd.store.db import Conn
 from assistantd.store.tables import JobRow
 
 
@@ -23,7 +23,7 @@ class Claim:
     """How many times the job was claimed before this claim (0: first run)."""
 
 
-async def enqueue(conn: AsyncConnection, run_id: str, now: float) -> None:
+async def enqueue(conn: Conn, run_id: str, now: float) -> None:
     existing = (await conn.execute(select(JobRow.seq).where(JobRow.run_id == run_id))).first()
     if existing is None:
         await conn.execute(insert(JobRow).values(run_id=run_id, available_at=now, attempts=0))
@@ -35,9 +35,7 @@ async def enqueue(conn: AsyncConnection, run_id: str, now: float) -> None:
         )
 
 
-async def claim(
-    conn: AsyncConnection, owner: str, now: float, lease_seconds: float, run_id: str | None = None
-) -> Claim | None:
+async def claim(conn: Conn, owner: str, now: float, lease_seconds: float, run_id: str | None = None) -> Claim | None:
     """Lease the oldest available job (or ``run_id``'s), if any."""
     stmt = (
         select(JobRow.run_id, JobRow.attempts)
@@ -60,28 +58,28 @@ async def claim(
     return Claim(run_id=row.run_id, attempts=row.attempts)
 
 
-async def renew(conn: AsyncConnection, owner: str, run_ids: list[str], until: float) -> None:
+async def renew(conn: Conn, owner: str, run_ids: list[str], until: float) -> None:
     if run_ids:
         await conn.execute(
             update(JobRow).where(JobRow.run_id.in_(run_ids), JobRow.lease_owner == owner).values(lease_until=until)
         )
 
 
-async def finish(conn: AsyncConnection, run_id: str) -> None:
+async def finish(conn: Conn, run_id: str) -> None:
     await conn.execute(delete(JobRow).where(JobRow.run_id == run_id))
 
 
-async def release_owner(conn: AsyncConnection, owner: str) -> None:
+async def release_owner(conn: Conn, owner: str) -> None:
     """Make every job leased by ``owner`` claimable at once (clean shutdown)."""
     await conn.execute(update(JobRow).where(JobRow.lease_owner == owner).values(lease_owner=None, lease_until=None))
 
 
-async def next_available_at(conn: AsyncConnection) -> float | None:
+async def next_available_at(conn: Conn) -> float | None:
     """When the next job becomes claimable: the earliest of availability and lease expiry."""
     rows = (await conn.execute(select(JobRow.available_at, JobRow.lease_until))).all()
     times = [max(r.available_at, r.lease_until or 0.0) for r in rows]
     return min(times) if times else None
 
 
-async def expire_all_leases(conn: AsyncConnection) -> None:
+async def expire_all_leases(conn: Conn) -> None:
     await conn.execute(update(JobRow).where(JobRow.lease_owner.is_not(None)).values(lease_until=0.0))

@@ -3,40 +3,50 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from assistantd.store._crud import to_record
+from assistantd.store.db import Conn
 from assistantd.store.records import MessageRecord, RunStepRecord
 from assistantd.store.tables import MessageRow, RunRow, RunStepRow
 
 ACTIVE_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
 
 
-async def active_run_id(conn: AsyncConnection, thread_id: str) -> str | None:
+async def active_run_id(conn: Conn, thread_id: str) -> str | None:
     """The thread's non-terminal run, if any."""
     stmt = select(RunRow.id).where(RunRow.thread_id == thread_id, RunRow.status.in_(ACTIVE_STATUSES)).limit(1)
     return (await conn.execute(stmt)).scalar()
 
 
-async def expired_requires_action(conn: AsyncConnection, now: int) -> list[str]:
+async def expired_requires_action(conn: Conn, now: int) -> list[str]:
     """Runs waiting for tool outputs past their ``expires_at``."""
     stmt = select(RunRow.id).where(RunRow.status == "requires_action", RunRow.expires_at < now)
     return list((await conn.execute(stmt)).scalars())
 
 
-async def steps_of_run(conn: AsyncConnection, run_id: str) -> list[RunStepRecord]:
+async def steps_of_run(conn: Conn, run_id: str) -> list[RunStepRecord]:
     stmt = select(RunStepRow).where(RunStepRow.run_id == run_id).order_by(RunStepRow.seq)
     return [to_record(RunStepRecord, r) for r in (await conn.execute(stmt)).all()]
 
 
-async def thread_messages(conn: AsyncConnection, thread_id: str) -> list[MessageRecord]:
+async def thread_messages(conn: Conn, thread_id: str) -> list[MessageRecord]:
     """The whole thread in order, oldest first (the model's context)."""
     stmt = select(MessageRow).where(MessageRow.thread_id == thread_id).order_by(MessageRow.seq)
     return [to_record(MessageRecord, r) for r in (await conn.execute(stmt)).all()]
 
 
-async def cancel_requested(conn: AsyncConnection, run_ids: list[str]) -> list[str]:
+async def cancel_requested(conn: Conn, run_ids: list[str]) -> list[str]:
     if not run_ids:
         return []
     stmt = select(RunRow.id).where(RunRow.id.in_(run_ids), RunRow.cancel_requested.is_(True))
     return list((await conn.execute(stmt)).scalars())
+
+
+async def open_messages(conn: AsyncConnection, run_id: str) -> list[MessageRecord]:
+    """The run's messages still ``in_progress``."""
+    stmt = (
+        select(MessageRow)
+        .where(MessageRow.run_id == run_id, MessageRow.status == "in_progress")
+        .order_by(MessageRow.seq)
+    )
+    return [to_record(MessageRecord, r) for r in (await conn.execute(stmt)).all()]

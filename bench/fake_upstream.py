@@ -1,0 +1,100 @@
+"""A fake OpenAI-compatible upstream for benchmarks: ``/v1/chat/completions`` (streamed) and ``/v1/models``.
+
+Written on raw asyncio streams so the fake itself costs little CPU. Two behaviours, chosen per process:
+
+* ``instant``: streams a short answer (5 tokens) with no delay;
+* ``realistic``: first token after ``--first-ms`` (200), then one token every ``--every-ms`` (20),
+  ``--tokens`` (200) tokens in all.
+
+    python bench/fake_upstream.py --port 0 --mode realistic     # prints "PORT <n>" once listening
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+
+CHUNK_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+
+
+def _chunk(payload: bytes) -> bytes:
+    return f"{len(payload):x}\r\n".encode() + payload + b"\r\n"
+
+
+def _event(obj: object) -> bytes:
+    return _chunk(b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
+
+
+class Fake:
+    def __init__(self, mode: str, first_ms: float, every_ms: float, tokens: int) -> None:
+        self.mode = mode
+        self.first = first_ms / 1000
+        self.every = every_ms / 1000
+        self.tokens = tokens if mode == "realistic" else 5
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                length = 0
+                for line in lines[1:]:
+                    if line.lower().startswith("content-length:"):
+                        length = int(line.split(":", 1)[1])
+                body = await reader.readexactly(length) if length else b""
+                if path.endswith("/models"):
+                    payload = json.dumps({"object": "list", "data": [
+                        {"id": "fake-model", "object": "model", "created": 0, "owned_by": "bench"}]}).encode()
+                    writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+                                 + str(len(payload)).encode() + b"\r\n\r\n" + payload)
+                    await writer.drain()
+                    continue
+                if method != "POST" or not path.endswith("/chat/completions"):
+                    writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+                    await writer.drain()
+                    continue
+                model = json.loads(body or b"{}").get("model", "fake-model")
+                await self.stream(writer, model)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def stream(self, writer: asyncio.StreamWriter, model: str) -> None:
+        base = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+        writer.write(CHUNK_HEAD)
+        if self.mode == "realistic":
+            await asyncio.sleep(self.first)
+        for i in range(self.tokens):
+            delta = {"role": "assistant", "content": "tok"} if i == 0 else {"content": " tok"}
+            writer.write(_event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}))
+            await writer.drain()
+            if self.mode == "realistic" and i < self.tokens - 1:
+                await asyncio.sleep(self.every)
+        writer.write(_event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
+        writer.write(_event({**base, "choices": [], "usage": {
+            "prompt_tokens": 10, "completion_tokens": self.tokens, "total_tokens": 10 + self.tokens}}))
+        writer.write(_chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+        await writer.drain()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--mode", choices=["instant", "realistic"], default="instant")
+    parser.add_argument("--first-ms", type=float, default=200)
+    parser.add_argument("--every-ms", type=float, default=20)
+    parser.add_argument("--tokens", type=int, default=200)
+    args = parser.parse_args()
+    fake = Fake(args.mode, args.first_ms, args.every_ms, args.tokens)
+    server = await asyncio.start_server(fake.handle, "127.0.0.1", args.port, backlog=1024)
+    print("PORT", server.sockets[0].getsockname()[1], flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
