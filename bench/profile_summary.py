@@ -38,6 +38,8 @@ MARKERS = (
     ("aiosqlite: queue a call to the connection thread", "Connection._execute (aiosqlite/core.py"),
     ("aiosqlite thread: executing sqlite3 calls", "_connection_worker_thread (aiosqlite/core.py:63)"),
     ("aiosqlite thread: waiting for work / the GIL", "_connection_worker_thread (aiosqlite/core.py:59)"),
+    ("SQLAlchemy execute (sync)", "Connection._execute_clauseelement (sqlalchemy"),
+    ("result rows: RowMapping / key views", "RMKeyView.__init__ (sqlalchemy"),
     ("write transaction (Database.write)", "Database.write (assistantd/store/db.py"),
     ("FastAPI solve_dependencies", "solve_dependencies (fastapi/dependencies/utils.py"),
     ("sync code sent to the threadpool (run_in_threadpool)", "run_in_threadpool (starlette/concurrency.py"),
@@ -52,7 +54,9 @@ MARKERS = (
     ("records → wire dicts (to_wire)", "to_wire (assistantd/services"),
     ("response render (orjson)", "WireResponse.render"),
     ("uvicorn HTTP protocol", "(uvicorn/protocols/http"),
-    ("RequestIdMiddleware (secrets.token_hex)", "send_with_id (assistantd/app.py"),
+    ("response send: uvicorn writes headers and body to the socket", "RequestResponseCycle.send (uvicorn"),
+    ("x-request-id generation (secrets.token_hex)", "token_hex (secrets"),
+    ("route matching", "_IncludedRouter._match (fastapi"),
 )
 
 

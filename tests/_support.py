@@ -76,7 +76,7 @@ def db_count(settings: Settings, table: str, where: str = "", *args: Any) -> int
 async def make_file(
     client: openai.AsyncOpenAI, content: bytes = b"hello", name: str = "a.txt", purpose: str = "assistants"
 ) -> FileObject:
-    return await client.files.create(file=(name, content), purpose=purpose)  # type: ignore[arg-type]
+    return await client.files.create(file=(name, content), purpose=purpose)
 
 
 @contextlib.asynccontextmanager

@@ -39,8 +39,7 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
 @pytest.fixture
 async def client(app: Any) -> AsyncIterator[openai.AsyncOpenAI]:
     http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://test")
-    async with openai.AsyncOpenAI(base_url="http://test/v1", api_key="sk-test", http_client=http,
-                                  max_retries=0) as c:
+    async with openai.AsyncOpenAI(base_url="http://test/v1", api_key="sk-test", http_client=http, max_retries=0) as c:
         yield c
 
 
@@ -48,7 +47,8 @@ async def client(app: Any) -> AsyncIterator[openai.AsyncOpenAI]:
 async def raw(app: Any) -> AsyncIterator[httpx2.AsyncClient]:
     """A plain HTTP client for requests the SDK would refuse to send (malformed bodies, bad types)."""
     async with httpx2.AsyncClient(
-        transport=httpx2.ASGITransport(app=app), base_url="http://test/v1",
+        transport=httpx2.ASGITransport(app=app),
+        base_url="http://test/v1",
         headers={"Authorization": "Bearer sk-test", "OpenAI-Beta": "assistants=v2"},
     ) as c:
         yield c

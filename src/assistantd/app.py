@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from assistantd.api.deps import Services, authenticate
 from assistantd.backends.base import ModelBackend
 from assistantd.backends.registry import BackendRegistry
 from assistantd.errors import install_error_handlers
+from assistantd.runs import tokens
 from assistantd.runs.engine import RunEngine
 from assistantd.runs.events import InMemoryEventLog
 from assistantd.runs.worker import WorkerPool
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None, *, model_backend: ModelBackend 
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.effective_database_url)
         await db.migrate()
+        await asyncio.to_thread(tokens.warm)
         if not settings.api_key_set:
             log.warning("ASSISTANTD_API_KEYS is not set: any bearer key is accepted")
         http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200))

@@ -251,7 +251,7 @@ def _is_type_mismatch(err: dict[str, Any]) -> bool:
     kind = err.get("type")
     if kind in _TYPE_NAMES:
         return True
-    return kind == "literal_error" and not isinstance(err.get("input"), str | int | float | bool)
+    return kind == "literal_error" and not isinstance(err.get("input"), str)  # our enums are all strings
 
 
 def translate(errors: Sequence[Any], body: Any = _MISSING) -> tuple[str, str | None]:
@@ -286,7 +286,7 @@ def _expected_type(err: dict[str, Any]) -> str:
     kind = err.get("type", "")
     if kind in _TYPE_NAMES:
         return _TYPE_NAMES[kind]
-    return f"one of {(err.get('ctx') or {}).get('expected', 'the allowed values')}"
+    return str((err.get("ctx") or {}).get("expected", "the allowed values"))
 
 
 async def _handle_api_error(request: Request, exc: Exception) -> Response:

@@ -68,7 +68,7 @@ async def test_create_echoes_every_field(client: openai.AsyncOpenAI) -> None:
     assert isinstance(body["created_at"], int)
     for key, value in fields.items():
         assert body[key] == value, key
-    assert assistant.tools[2].function.parameters == WEATHER["function"]["parameters"]  # type: ignore[union-attr]
+    assert assistant.tools[2].function.parameters == WEATHER["function"]["parameters"]
 
     _, again = await wire(client.beta.assistants.with_raw_response.retrieve(assistant.id))
     assert again == body
@@ -88,22 +88,23 @@ async def test_create_minimal_has_every_required_field_and_defaults(client: open
 
 @pytest.mark.parametrize(
     "response_format",
-    ["auto", {"type": "text"}, {"type": "json_object"}, JSON_SCHEMA_FORMAT,
-     {"type": "json_schema", "json_schema": {"name": "bare"}}],
+    [
+        "auto",
+        {"type": "text"},
+        {"type": "json_object"},
+        JSON_SCHEMA_FORMAT,
+        {"type": "json_schema", "json_schema": {"name": "bare"}},
+    ],
 )
 async def test_response_format_echoed(client: openai.AsyncOpenAI, response_format: Any) -> None:
-    _, body = await wire(
-        client.beta.assistants.with_raw_response.create(model="m", response_format=response_format)
-    )
+    _, body = await wire(client.beta.assistants.with_raw_response.create(model="m", response_format=response_format))
     assert_schema(body, "AssistantObject")
     assert body["response_format"] == response_format
 
 
 @pytest.mark.parametrize("effort", ["none", "minimal", "low", "medium", "high", "xhigh", "max"])
 async def test_reasoning_effort_echoed(client: openai.AsyncOpenAI, effort: str) -> None:
-    _, body = await wire(
-        client.beta.assistants.with_raw_response.create(model="m", reasoning_effort=effort)  # type: ignore[arg-type]
-    )
+    _, body = await wire(client.beta.assistants.with_raw_response.create(model="m", reasoning_effort=effort))
     assert body["reasoning_effort"] == effort
 
 
@@ -145,27 +146,50 @@ async def test_limits_at_the_boundary_accepted(client: openai.AsyncOpenAI) -> No
 # --- modify ------------------------------------------------------------------------------------------
 
 
-async def test_modify_leaves_unset_fields_alone(client: openai.AsyncOpenAI) -> None:
+async def test_modify_leaves_unset_fields_alone(client: openai.AsyncOpenAI, raw: httpx2.AsyncClient) -> None:
     a = await client.beta.assistants.create(
-        model="m", name="A", description="D", instructions="I", tools=[WEATHER],  # type: ignore[list-item]
-        temperature=0.5, top_p=0.5, metadata={"k": "v"}, response_format={"type": "json_object"},
+        model="m",
+        name="A",
+        description="D",
+        instructions="I",
+        tools=[WEATHER],
+        temperature=0.5,
+        top_p=0.5,
+        metadata={"k": "v"},
+        response_format={"type": "json_object"},
     )
     _, before = await wire(client.beta.assistants.with_raw_response.retrieve(a.id))
     _, after = await wire(client.beta.assistants.with_raw_response.update(a.id, name="B"))
     assert after == {**before, "name": "B"}
     _, unchanged = await wire(client.beta.assistants.with_raw_response.update(a.id))
     assert unchanged == after
+    no_body = await raw.post(f"/assistants/{a.id}")  # no body at all, as for threads and messages
+    assert no_body.status_code == 200 and no_body.json() == after
 
 
 async def test_modify_null_clears_nullable_fields(client: openai.AsyncOpenAI) -> None:
     a = await client.beta.assistants.create(
-        model="m", name="A", description="D", instructions="I", temperature=0.5, top_p=0.5,
-        metadata={"k": "v"}, response_format={"type": "json_object"}, reasoning_effort="high",
+        model="m",
+        name="A",
+        description="D",
+        instructions="I",
+        temperature=0.5,
+        top_p=0.5,
+        metadata={"k": "v"},
+        response_format={"type": "json_object"},
+        reasoning_effort="high",
     )
     _, body = await wire(
         client.beta.assistants.with_raw_response.update(
-            a.id, name=None, description=None, instructions=None, temperature=None, top_p=None,
-            metadata=None, response_format=None, reasoning_effort=None,
+            a.id,
+            name=None,
+            description=None,
+            instructions=None,
+            temperature=None,
+            top_p=None,
+            metadata=None,
+            response_format=None,
+            reasoning_effort=None,
         )
     )
     assert_schema(body, "AssistantObject")
@@ -178,12 +202,17 @@ async def test_modify_null_clears_nullable_fields(client: openai.AsyncOpenAI) ->
 async def test_modify_replaces_tools_metadata_and_tool_resources(client: openai.AsyncOpenAI) -> None:
     f1, f2 = await make_file(client), await make_file(client)
     a = await client.beta.assistants.create(
-        model="m", tools=[{"type": "code_interpreter"}], metadata={"a": "1", "b": "2"},
+        model="m",
+        tools=[{"type": "code_interpreter"}],
+        metadata={"a": "1", "b": "2"},
         tool_resources={"code_interpreter": {"file_ids": [f1.id]}},
     )
     _, body = await wire(
         client.beta.assistants.with_raw_response.update(
-            a.id, model="other", tools=[FILE_SEARCH], metadata={"c": "3"},  # type: ignore[list-item]
+            a.id,
+            model="other",
+            tools=[FILE_SEARCH],
+            metadata={"c": "3"},
             tool_resources={"code_interpreter": {"file_ids": [f2.id]}},
         )
     )
@@ -204,15 +233,17 @@ async def test_modify_replaces_tools_metadata_and_tool_resources(client: openai.
         ({"temperature": 2.5}, "temperature"),
         ({"metadata": {"k": 1}}, "metadata.k"),
         ({"tools": [{"type": "retrieval"}]}, "tools[0].type"),
-        ({"tool_resources": {"code_interpreter": {"file_ids": ["file-missing"]}}},
-         "tool_resources.code_interpreter.file_ids[0]"),
+        (
+            {"tool_resources": {"code_interpreter": {"file_ids": ["file-missing"]}}},
+            "tool_resources.code_interpreter.file_ids[0]",
+        ),
         ({"file_ids": []}, "file_ids"),
     ],
 )
 async def test_rejected_modify_changes_nothing(
     client: openai.AsyncOpenAI, raw: httpx2.AsyncClient, body: dict[str, Any], param: str
 ) -> None:
-    a = await client.beta.assistants.create(model="m", name="keep", tools=[WEATHER], metadata={"x": "y"})  # type: ignore[list-item]
+    a = await client.beta.assistants.create(model="m", name="keep", tools=[WEATHER], metadata={"x": "y"})
     _, before = await wire(client.beta.assistants.with_raw_response.retrieve(a.id))
     assert_error(await raw.post(f"/assistants/{a.id}", json=body), 400, param=param)
     _, after = await wire(client.beta.assistants.with_raw_response.retrieve(a.id))
@@ -281,42 +312,84 @@ TOO_MANY_TOOLS = [{"type": "code_interpreter"}] * 129
         ({"model": "m", "tools": [{"type": "browser"}]}, "tools[0].type", "Invalid value: 'browser'"),
         ({"model": "m", "tools": [{}]}, "tools[0].type", "Missing required parameter"),
         ({"model": "m", "tools": [{"type": "function"}]}, "tools[0].function", "Missing required"),
-        ({"model": "m", "tools": [{"type": "function", "function": {"name": "has space"}}]},
-         "tools[0].function.name", "pattern"),
-        ({"model": "m", "tools": [{"type": "function", "function": {"name": "f", "parameters": "{}"}}]},
-         "tools[0].function.parameters", "expected an object"),
-        ({"model": "m", "tools": [{"type": "function", "function": {"name": "f", "strict": "yes"}}]},
-         "tools[0].function.strict", "expected a boolean"),
-        ({"model": "m", "tools": [{"type": "file_search", "file_search": {"max_num_results": 51}}]},
-         "tools[0].file_search.max_num_results", "<= 50"),
-        ({"model": "m", "tools": [{"type": "file_search", "file_search": {"ranking_options": {}}}]},
-         "tools[0].file_search.ranking_options.score_threshold", "Missing required"),
-        ({"model": "m", "tools": [{"type": "file_search", "file_search": {
-            "ranking_options": {"ranker": "best", "score_threshold": 0.5}}}]},
-         "tools[0].file_search.ranking_options.ranker", "Invalid value: 'best'"),
-        ({"model": "m", "tools": [{"type": "code_interpreter", "code_interpreter": {}}]},
-         "tools[0].code_interpreter", "Unrecognized request argument supplied: code_interpreter"),
+        (
+            {"model": "m", "tools": [{"type": "function", "function": {"name": "has space"}}]},
+            "tools[0].function.name",
+            "pattern",
+        ),
+        (
+            {"model": "m", "tools": [{"type": "function", "function": {"name": "f", "parameters": "{}"}}]},
+            "tools[0].function.parameters",
+            "expected an object",
+        ),
+        (
+            {"model": "m", "tools": [{"type": "function", "function": {"name": "f", "strict": "yes"}}]},
+            "tools[0].function.strict",
+            "expected a boolean",
+        ),
+        (
+            {"model": "m", "tools": [{"type": "file_search", "file_search": {"max_num_results": 51}}]},
+            "tools[0].file_search.max_num_results",
+            "<= 50",
+        ),
+        (
+            {"model": "m", "tools": [{"type": "file_search", "file_search": {"ranking_options": {}}}]},
+            "tools[0].file_search.ranking_options.score_threshold",
+            "Missing required",
+        ),
+        (
+            {
+                "model": "m",
+                "tools": [
+                    {
+                        "type": "file_search",
+                        "file_search": {"ranking_options": {"ranker": "best", "score_threshold": 0.5}},
+                    }
+                ],
+            },
+            "tools[0].file_search.ranking_options.ranker",
+            "Invalid value: 'best'",
+        ),
+        (
+            {"model": "m", "tools": [{"type": "code_interpreter", "code_interpreter": {}}]},
+            "tools[0].code_interpreter",
+            "Unrecognized request argument supplied: code_interpreter",
+        ),
         ({"model": "m", "reasoning_effort": "extreme"}, "reasoning_effort", "Invalid value: 'extreme'"),
         ({"model": "m", "response_format": "json"}, "response_format", "Invalid value: 'json'"),
         ({"model": "m", "response_format": {"type": "yaml"}}, "response_format.type", "Invalid value: 'yaml'"),
-        ({"model": "m", "response_format": {"type": "json_schema"}}, "response_format.json_schema",
-         "Missing required"),
-        ({"model": "m", "response_format": {"type": "json_schema", "json_schema": {"name": "n", "schema": []}}},
-         "response_format.json_schema.schema", "expected an object"),
+        ({"model": "m", "response_format": {"type": "json_schema"}}, "response_format.json_schema", "Missing required"),
+        (
+            {"model": "m", "response_format": {"type": "json_schema", "json_schema": {"name": "n", "schema": []}}},
+            "response_format.json_schema.schema",
+            "expected an object",
+        ),
         ({"model": "m", "response_format": 5}, "response_format", "Invalid value"),
         ({"model": "m", "temperature": "0.5"}, "temperature", "expected a number, but got a string"),
         ({"model": "m", "temperature": 2.01}, "temperature", "<= 2"),
         ({"model": "m", "temperature": -1}, "temperature", ">= 0"),
         ({"model": "m", "top_p": 1.5}, "top_p", "<= 1"),
         ({"model": "m", "top_p": True}, "top_p", "got a boolean"),
-        ({"model": "m", "tool_resources": {"code_interpreter": {"file_ids": ["file-missing"]}}},
-         "tool_resources.code_interpreter.file_ids[0]", "file-missing"),
-        ({"model": "m", "tool_resources": {"code_interpreter": {"file_ids": ["file-1"] * 21}}},
-         "tool_resources.code_interpreter.file_ids", "maximum length 20"),
-        ({"model": "m", "tool_resources": {"file_search": {"vector_store_ids": ["vs_a", "vs_b"]}}},
-         "tool_resources.file_search.vector_store_ids", "maximum length 1"),
-        ({"model": "m", "tool_resources": {"file_search": {"vector_store_ids": ["undefined"]}}},
-         "tool_resources.file_search.vector_store_ids[0]", "Expected an ID that begins with 'vs'"),
+        (
+            {"model": "m", "tool_resources": {"code_interpreter": {"file_ids": ["file-missing"]}}},
+            "tool_resources.code_interpreter.file_ids[0]",
+            "file-missing",
+        ),
+        (
+            {"model": "m", "tool_resources": {"code_interpreter": {"file_ids": ["file-1"] * 21}}},
+            "tool_resources.code_interpreter.file_ids",
+            "maximum length 20",
+        ),
+        (
+            {"model": "m", "tool_resources": {"file_search": {"vector_store_ids": ["vs_a", "vs_b"]}}},
+            "tool_resources.file_search.vector_store_ids",
+            "maximum length 1",
+        ),
+        (
+            {"model": "m", "tool_resources": {"file_search": {"vector_store_ids": ["undefined"]}}},
+            "tool_resources.file_search.vector_store_ids[0]",
+            "Expected an ID that begins with 'vs'",
+        ),
         ({"model": "m", "tool_resources": {"retrieval": {}}}, "tool_resources.retrieval", "Unrecognized"),
         ({"model": "m", "file_ids": []}, "file_ids", "Unrecognized request argument supplied: file_ids"),
         ({"model": "m", "x": 1}, "x", "Unrecognized request argument supplied: x"),

@@ -39,8 +39,12 @@ async def test_right_key_accepted(tmp_path: Path) -> None:
 async def test_wrong_key_is_401(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, upstream_base_url="", api_keys=KEYS)
     async with serve(settings, api_key="sk-wrong-key-9999") as client:
-        for call in (client.beta.assistants.list(), client.files.list(), client.models.list(),
-                     client.beta.threads.create()):
+        for call in (
+            client.beta.assistants.list(),
+            client.files.list(),
+            client.models.list(),
+            client.beta.threads.create(),
+        ):
             with pytest.raises(openai.AuthenticationError) as exc:
                 await call
             error = assert_api_error(exc.value, 401)
@@ -52,8 +56,12 @@ async def test_wrong_key_is_401(tmp_path: Path) -> None:
 
 async def test_missing_key_is_401(keyed: httpx2.AsyncClient) -> None:
     beta = {"OpenAI-Beta": "assistants=v2"}
-    for headers in (beta, {**beta, "Authorization": "Bearer "}, {**beta, "Authorization": "Basic abc"},
-                    {**beta, "Authorization": "sk-alpha-0001"}):
+    for headers in (
+        beta,
+        {**beta, "Authorization": "Bearer "},
+        {**beta, "Authorization": "Basic abc"},
+        {**beta, "Authorization": "sk-alpha-0001"},
+    ):
         r = await keyed.get("/v1/assistants", headers=headers)
         assert_error(r, 401, contains="API key")
 

@@ -25,9 +25,7 @@ def _blobs(settings: Settings) -> list[str]:
 
 @pytest.mark.parametrize("purpose", PURPOSES)
 async def test_upload_every_purpose(client: openai.AsyncOpenAI, purpose: str) -> None:
-    f, body = await wire(
-        client.files.with_raw_response.create(file=("notes.jsonl", b'{"a": 1}\n'), purpose=purpose)  # type: ignore[arg-type]
-    )
+    f, body = await wire(client.files.with_raw_response.create(file=("notes.jsonl", b'{"a": 1}\n'), purpose=purpose))
     if purpose != "evals":  # OpenAIFile's response enum predates the "evals" upload purpose
         assert_schema(body, "OpenAIFile")
     assert f.id.startswith("file-")
@@ -76,8 +74,9 @@ async def test_expires_after(client: openai.AsyncOpenAI, raw: httpx2.AsyncClient
 
 
 async def test_list_default_limit_is_large_and_purpose_filters(client: openai.AsyncOpenAI) -> None:
-    made = [await make_file(client, name=f"{i}.txt", purpose="vision" if i % 3 == 0 else "assistants")
-            for i in range(25)]
+    made = [
+        await make_file(client, name=f"{i}.txt", purpose="vision" if i % 3 == 0 else "assistants") for i in range(25)
+    ]
     page, body = await wire(client.files.with_raw_response.list())
     assert_schema(body, "ListFilesResponse")
     assert [f.id for f in page.data] == [f.id for f in reversed(made)]  # newest first, all 25 in one page
@@ -125,13 +124,22 @@ async def test_delete_detaches_everywhere(client: openai.AsyncOpenAI) -> None:
     assistant = await client.beta.assistants.create(model="m", tool_resources=both)
     thread = await client.beta.threads.create(tool_resources=both)
     attached = await client.beta.threads.messages.create(
-        thread.id, role="user", content="see files",
-        attachments=[{"file_id": gone.id, "tools": [{"type": "file_search"}]},
-                     {"file_id": kept.id, "tools": [{"type": "code_interpreter"}]}],
+        thread.id,
+        role="user",
+        content="see files",
+        attachments=[
+            {"file_id": gone.id, "tools": [{"type": "file_search"}]},
+            {"file_id": kept.id, "tools": [{"type": "code_interpreter"}]},
+        ],
     )
     other = await client.beta.threads.create(
-        messages=[{"role": "user", "content": "x", "attachments": [{"file_id": gone.id, "tools": [
-            {"type": "code_interpreter"}]}]}]
+        messages=[
+            {
+                "role": "user",
+                "content": "x",
+                "attachments": [{"file_id": gone.id, "tools": [{"type": "code_interpreter"}]}],
+            }
+        ]
     )
 
     await client.files.delete(gone.id)
@@ -156,8 +164,12 @@ async def test_delete_detaches_everywhere(client: openai.AsyncOpenAI) -> None:
 
 async def test_ids(client: openai.AsyncOpenAI, raw: httpx2.AsyncClient) -> None:
     for method, path in (("GET", "/files/{}"), ("GET", "/files/{}/content"), ("DELETE", "/files/{}")):
-        assert_error(await raw.request(method, path.format("undefined")), 400, param="file_id",
-                     contains="Expected an ID that begins with 'file'")
+        assert_error(
+            await raw.request(method, path.format("undefined")),
+            400,
+            param="file_id",
+            contains="Expected an ID that begins with 'file'",
+        )
         assert_error(await raw.request(method, path.format("file-unknown")), 404, contains="file-unknown")
     with pytest.raises(openai.BadRequestError) as exc:
         await client.files.retrieve("asst_abc")
@@ -169,14 +181,19 @@ async def test_bad_uploads_store_nothing(
 ) -> None:
     cases: list[tuple[dict[str, Any], str | None, str]] = [
         ({"data": {"purpose": "assistants"}}, "file", "'file'"),
-        ({"files": {"other": ("a.txt", b"x")}, "data": {"purpose": "assistants"}}, "file",
-         "Missing required parameter: 'file'"),
+        (
+            {"files": {"other": ("a.txt", b"x")}, "data": {"purpose": "assistants"}},
+            "file",
+            "Missing required parameter: 'file'",
+        ),
         ({"data": {"purpose": "assistants", "file": "not a file part"}}, "file", "'file'"),
         ({"files": {"file": ("a.txt", b"x")}}, "purpose", "Missing required parameter: 'purpose'"),
-        ({"files": {"file": ("a.txt", b"x")}, "data": {"purpose": "training"}}, "purpose",
-         "Invalid value: 'training'"),
-        ({"files": {"file": ("a.txt", b"x")}, "data": {"purpose": "assistants_output"}}, "purpose",
-         "Invalid value: 'assistants_output'"),
+        ({"files": {"file": ("a.txt", b"x")}, "data": {"purpose": "training"}}, "purpose", "Invalid value: 'training'"),
+        (
+            {"files": {"file": ("a.txt", b"x")}, "data": {"purpose": "assistants_output"}},
+            "purpose",
+            "Invalid value: 'assistants_output'",
+        ),
         ({"json": {"file": "aGVsbG8=", "purpose": "assistants"}}, "file", "multipart/form-data"),
     ]
     for kwargs, param, contains in cases:
@@ -184,7 +201,7 @@ async def test_bad_uploads_store_nothing(
     r = await raw.post("/files", content=b"--x\r\nnot multipart", headers={"content-type": "multipart/form-data"})
     assert_error(r, 400)
     with pytest.raises(openai.BadRequestError) as exc:
-        await client.files.create(file=("a.txt", b"x"), purpose="nonsense")  # type: ignore[arg-type]
+        await client.files.create(file=("a.txt", b"x"), purpose="nonsense")
     assert_api_error(exc.value, 400, param="purpose")
     assert (await client.files.list()).data == []
     assert db_count(settings, "files") == 0
@@ -222,8 +239,8 @@ class TestUploadLimit:
     async def test_chunked_upload_without_length(self, raw: httpx2.AsyncClient, settings: Settings) -> None:
         boundary = "b0undary"
         head = (
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nassistants\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n"
+            f'--{boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nassistants\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
             "Content-Type: application/octet-stream\r\n\r\n"
         ).encode()
 

@@ -24,7 +24,7 @@ async def _thread(client: openai.AsyncOpenAI) -> Thread:
 
 async def _texts(client: openai.AsyncOpenAI, thread_id: str, **kw: Any) -> list[str]:
     page = await client.beta.threads.messages.list(thread_id, **kw)
-    return [m.content[0].text.value for m in page.data]  # type: ignore[union-attr]
+    return [m.content[0].text.value for m in page.data]
 
 
 async def test_create_string_content(client: openai.AsyncOpenAI) -> None:
@@ -116,7 +116,7 @@ async def test_list_run_id_filter(client: openai.AsyncOpenAI, settings: Settings
         await db.dispose()
 
     page = await client.beta.threads.messages.list(thread.id, run_id="run_abc")
-    assert [m.content[0].text.value for m in page.data] == ["answer"]  # type: ignore[union-attr]
+    assert [m.content[0].text.value for m in page.data] == ["answer"]
     assert page.data[0].run_id == "run_abc" and page.data[0].assistant_id == "asst_abc"
     assert (await client.beta.threads.messages.list(thread.id, run_id="run_other")).data == []
     assert await _texts(client, thread.id) == ["answer", "question"]
@@ -190,12 +190,21 @@ async def test_message_of_another_thread_is_not_found(client: openai.AsyncOpenAI
 
 async def test_ids(client: openai.AsyncOpenAI, raw: httpx2.AsyncClient) -> None:
     thread = await _thread(client)
-    assert_error(await raw.get("/threads/undefined/messages"), 400, param="thread_id",
-                 contains="Expected an ID that begins with 'thread'")
-    assert_error(await raw.post("/threads/undefined/messages", json={"role": "user", "content": "x"}), 400,
-                 param="thread_id")
-    assert_error(await raw.get(f"/threads/{thread.id}/messages/undefined"), 400, param="message_id",
-                 contains="Expected an ID that begins with 'msg'")
+    assert_error(
+        await raw.get("/threads/undefined/messages"),
+        400,
+        param="thread_id",
+        contains="Expected an ID that begins with 'thread'",
+    )
+    assert_error(
+        await raw.post("/threads/undefined/messages", json={"role": "user", "content": "x"}), 400, param="thread_id"
+    )
+    assert_error(
+        await raw.get(f"/threads/{thread.id}/messages/undefined"),
+        400,
+        param="message_id",
+        contains="Expected an ID that begins with 'msg'",
+    )
     assert_error(await raw.get(f"/threads/{thread.id}/messages/msg_unknown"), 404, contains="msg_unknown")
     assert_error(await raw.get("/threads/thread_unknown/messages"), 404)
     with pytest.raises(openai.NotFoundError):
@@ -216,30 +225,62 @@ async def test_ids(client: openai.AsyncOpenAI, raw: httpx2.AsyncClient) -> None:
         ({"role": "user", "content": {"type": "text", "text": "x"}}, "content", "but got an object"),
         ({"role": "user", "content": []}, "content", "empty array"),
         ({"role": "user", "content": ["plain"]}, "content[0]", "expected an object"),
-        ({"role": "user", "content": [{"type": "refusal", "refusal": "no"}]}, "content[0].type",
-         "Invalid value: 'refusal'"),
-        ({"role": "user", "content": [{"type": "text", "text": {"value": "x"}}]}, "content[0].text",
-         "expected a string"),
-        ({"role": "user", "content": [{"type": "image_file", "image_file": {"file_id": "file-none"}}]},
-         "content[0].image_file.file_id", "No file found with id 'file-none'"),
-        ({"role": "user", "content": [{"type": "image_file", "image_file": {"file_id": "undefined"}}]},
-         "content[0].image_file.file_id", "undefined"),
-        ({"role": "user", "content": [{"type": "image_file", "image_file": {"file_id": "file-none",
-                                                                           "detail": "max"}}]},
-         "content[0].image_file.detail", "Invalid value: 'max'"),
-        ({"role": "user", "content": [{"type": "image_url", "image_url": {}}]}, "content[0].image_url.url",
-         "Missing required parameter"),
-        ({"role": "user", "content": "x", "attachments": [{"file_id": "file-none", "tools": []}]},
-         "attachments[0].file_id", "file-none"),
-        ({"role": "user", "content": "x", "attachments": [{"tools": []}]}, "attachments[0].file_id",
-         "Missing required parameter"),
-        ({"role": "user", "content": "x", "attachments": [{"file_id": "file-a", "tools": [{"type": "function"}]}]},
-         "attachments[0].tools[0].type", "Invalid value: 'function'"),
+        (
+            {"role": "user", "content": [{"type": "refusal", "refusal": "no"}]},
+            "content[0].type",
+            "Invalid value: 'refusal'",
+        ),
+        (
+            {"role": "user", "content": [{"type": "text", "text": {"value": "x"}}]},
+            "content[0].text",
+            "expected a string",
+        ),
+        (
+            {"role": "user", "content": [{"type": "image_file", "image_file": {"file_id": "file-none"}}]},
+            "content[0].image_file.file_id",
+            "No file found with id 'file-none'",
+        ),
+        (
+            {"role": "user", "content": [{"type": "image_file", "image_file": {"file_id": "undefined"}}]},
+            "content[0].image_file.file_id",
+            "undefined",
+        ),
+        (
+            {
+                "role": "user",
+                "content": [{"type": "image_file", "image_file": {"file_id": "file-none", "detail": "max"}}],
+            },
+            "content[0].image_file.detail",
+            "Invalid value: 'max'",
+        ),
+        (
+            {"role": "user", "content": [{"type": "image_url", "image_url": {}}]},
+            "content[0].image_url.url",
+            "Missing required parameter",
+        ),
+        (
+            {"role": "user", "content": "x", "attachments": [{"file_id": "file-none", "tools": []}]},
+            "attachments[0].file_id",
+            "file-none",
+        ),
+        (
+            {"role": "user", "content": "x", "attachments": [{"tools": []}]},
+            "attachments[0].file_id",
+            "Missing required parameter",
+        ),
+        (
+            {"role": "user", "content": "x", "attachments": [{"file_id": "file-a", "tools": [{"type": "function"}]}]},
+            "attachments[0].tools[0].type",
+            "Invalid value: 'function'",
+        ),
         ({"role": "user", "content": "x", "attachments": "file-a"}, "attachments", "expected an array"),
         ({"role": "user", "content": "x", "metadata": {"k": "v" * 513}}, "metadata.k", "maximum length 512"),
         ({"role": "user", "content": "x", "metadata": {"k": None}}, "metadata.k", "expected a string"),
-        ({"role": "user", "content": "x", "file_ids": ["file-a"]}, "file_ids",
-         "Unrecognized request argument supplied: file_ids"),
+        (
+            {"role": "user", "content": "x", "file_ids": ["file-a"]},
+            "file_ids",
+            "Unrecognized request argument supplied: file_ids",
+        ),
     ],
 )
 async def test_invalid_create_stores_nothing(

@@ -93,12 +93,11 @@ async def test_configured_models(tmp_path: Path) -> None:
             await client.models.retrieve("other")
 
 
-async def test_upstream_models_merged_with_configured(
-    tmp_path: Path, upstream: tuple[FakeUpstream, str]
-) -> None:
+async def test_upstream_models_merged_with_configured(tmp_path: Path, upstream: tuple[FakeUpstream, str]) -> None:
     fake, url = upstream
-    settings = Settings(data_dir=tmp_path, upstream_base_url=url + "/", upstream_api_key="up-key",
-                        models="shared,local-only")
+    settings = Settings(
+        data_dir=tmp_path, upstream_base_url=url + "/", upstream_api_key="up-key", models="shared,local-only"
+    )
     async with serve(settings) as client:
         _, body = await wire(client.models.with_raw_response.list())
         assert_schema(body, "ListModelsResponse")
@@ -109,9 +108,7 @@ async def test_upstream_models_merged_with_configured(
 
 
 async def test_unreachable_upstream_still_lists_configured(tmp_path: Path) -> None:
-    settings = Settings(
-        data_dir=tmp_path, upstream_base_url=f"http://127.0.0.1:{_closed_port()}/v1", models="fallback"
-    )
+    settings = Settings(data_dir=tmp_path, upstream_base_url=f"http://127.0.0.1:{_closed_port()}/v1", models="fallback")
     async with serve(settings) as client:
         page = await client.models.list()
         assert [m.id for m in page.data] == ["fallback"]

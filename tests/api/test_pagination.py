@@ -144,10 +144,12 @@ async def test_limit_bounds(listing: Listing, raw: httpx2.AsyncClient) -> None:
     assert (await raw.get(listing.path, params={"limit": top})).status_code == 200
     for bad in (0, -1, top + 1):
         assert_error(await raw.get(listing.path, params={"limit": bad}), 400, param="limit")
-    assert_error(await raw.get(listing.path, params={"limit": "ten"}), 400, param="limit",
-                 contains="expected an integer")
-    assert_error(await raw.get(listing.path, params={"order": "newest"}), 400, param="order",
-                 contains="Invalid value: 'newest'")
+    assert_error(
+        await raw.get(listing.path, params={"limit": "ten"}), 400, param="limit", contains="expected an integer"
+    )
+    assert_error(
+        await raw.get(listing.path, params={"order": "newest"}), 400, param="order", contains="Invalid value: 'newest'"
+    )
     with pytest.raises(openai.BadRequestError):
         await listing.list(limit=0)
 

@@ -44,12 +44,15 @@ async def test_create_with_messages_keeps_their_order(client: openai.AsyncOpenAI
         messages=[
             {"role": "user", "content": "first"},
             {"role": "assistant", "content": [{"type": "text", "text": "second"}], "metadata": {"n": "2"}},
-            {"role": "user", "content": "third",
-             "attachments": [{"file_id": f.id, "tools": [{"type": "code_interpreter"}]}]},
+            {
+                "role": "user",
+                "content": "third",
+                "attachments": [{"file_id": f.id, "tools": [{"type": "code_interpreter"}]}],
+            },
         ]
     )
     page = await client.beta.threads.messages.list(thread.id, order="asc")
-    texts = [m.content[0].text.value for m in page.data]  # type: ignore[union-attr]
+    texts = [m.content[0].text.value for m in page.data]
     assert texts == ["first", "second", "third"]
     assert [m.role for m in page.data] == ["user", "assistant", "user"]
     assert page.data[1].metadata == {"n": "2"}
@@ -80,9 +83,7 @@ async def test_modify_unset_vs_null(client: openai.AsyncOpenAI) -> None:
     assert_schema(body, "ThreadObject")
 
 
-async def test_delete_thread_deletes_its_messages(
-    client: openai.AsyncOpenAI, settings: Settings
-) -> None:
+async def test_delete_thread_deletes_its_messages(client: openai.AsyncOpenAI, settings: Settings) -> None:
     keep = await client.beta.threads.create(messages=[{"role": "user", "content": "stay"}])
     thread = await client.beta.threads.create(messages=[{"role": "user", "content": "a"}])
     message = await client.beta.threads.messages.create(thread.id, role="user", content="b")
@@ -110,7 +111,12 @@ async def test_delete_thread_deletes_its_messages(
 async def test_malformed_and_unknown_ids(raw: httpx2.AsyncClient, method: str) -> None:
     body = {} if method == "POST" else None
     r = await raw.request(method, "/threads/undefined", json=body)
-    assert_error(r, 400, param="thread_id", contains="Invalid 'thread_id': 'undefined'. Expected an ID that begins with 'thread'.")
+    assert_error(
+        r,
+        400,
+        param="thread_id",
+        contains="Invalid 'thread_id': 'undefined'. Expected an ID that begins with 'thread'.",
+    )
     r = await raw.request(method, "/threads/thread_unknown", json=body)
     assert_error(r, 404, contains="thread_unknown")
 
@@ -128,26 +134,53 @@ async def test_malformed_id_through_the_sdk(client: openai.AsyncOpenAI) -> None:
         ({"messages": [{"content": "x"}]}, "messages[0].role", "Missing required parameter"),
         ({"messages": [{"role": "user"}]}, "messages[0].content", "Missing required parameter"),
         ({"messages": [{"role": "system", "content": "x"}]}, "messages[0].role", "Invalid value: 'system'"),
-        ({"messages": [{"role": "user", "content": 7}]}, "messages[0].content",
-         "expected one of a string or an array"),
+        ({"messages": [{"role": "user", "content": 7}]}, "messages[0].content", "expected one of a string or an array"),
         ({"messages": [{"role": "user", "content": []}]}, "messages[0].content", "empty array"),
-        ({"messages": [{"role": "user", "content": "ok"}, {"role": "user", "content": [{"type": "audio"}]}]},
-         "messages[1].content[0].type", "Invalid value: 'audio'"),
-        ({"messages": [{"role": "user", "content": [{"type": "text"}]}]}, "messages[0].content[0].text",
-         "Missing required parameter"),
-        ({"messages": [{"role": "user", "content": [{"type": "image_file", "image_file": {"file_id": "file-nope"}}]}]},
-         "messages[0].content[0].image_file.file_id", "file-nope"),
-        ({"messages": [{"role": "user", "content": "x", "attachments": [{"file_id": "file-nope", "tools": []}]}]},
-         "messages[0].attachments[0].file_id", "file-nope"),
-        ({"messages": [{"role": "user", "content": "x", "metadata": {"k": "v" * 513}}]},
-         "messages[0].metadata.k", "maximum length 512"),
-        ({"messages": [{"role": "user", "content": "x", "file_ids": []}]}, "messages[0].file_ids",
-         "Unrecognized request argument supplied: file_ids"),
+        (
+            {"messages": [{"role": "user", "content": "ok"}, {"role": "user", "content": [{"type": "audio"}]}]},
+            "messages[1].content[0].type",
+            "Invalid value: 'audio'",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "text"}]}]},
+            "messages[0].content[0].text",
+            "Missing required parameter",
+        ),
+        (
+            {
+                "messages": [
+                    {"role": "user", "content": [{"type": "image_file", "image_file": {"file_id": "file-nope"}}]}
+                ]
+            },
+            "messages[0].content[0].image_file.file_id",
+            "file-nope",
+        ),
+        (
+            {"messages": [{"role": "user", "content": "x", "attachments": [{"file_id": "file-nope", "tools": []}]}]},
+            "messages[0].attachments[0].file_id",
+            "file-nope",
+        ),
+        (
+            {"messages": [{"role": "user", "content": "x", "metadata": {"k": "v" * 513}}]},
+            "messages[0].metadata.k",
+            "maximum length 512",
+        ),
+        (
+            {"messages": [{"role": "user", "content": "x", "file_ids": []}]},
+            "messages[0].file_ids",
+            "Unrecognized request argument supplied: file_ids",
+        ),
         ({"metadata": {f"k{i}": "v" for i in range(17)}}, "metadata", "at most 16"),
-        ({"tool_resources": {"code_interpreter": {"file_ids": ["file-nope"]}}},
-         "tool_resources.code_interpreter.file_ids[0]", "file-nope"),
-        ({"tool_resources": {"code_interpreter": {"file_ids": [1]}}},
-         "tool_resources.code_interpreter.file_ids[0]", "expected a string"),
+        (
+            {"tool_resources": {"code_interpreter": {"file_ids": ["file-nope"]}}},
+            "tool_resources.code_interpreter.file_ids[0]",
+            "file-nope",
+        ),
+        (
+            {"tool_resources": {"code_interpreter": {"file_ids": [1]}}},
+            "tool_resources.code_interpreter.file_ids[0]",
+            "expected a string",
+        ),
         ({"tool_resources": "all"}, "tool_resources", "expected an object"),
         ({"assistant_id": "asst_x"}, "assistant_id", "Unrecognized request argument supplied: assistant_id"),
     ],
@@ -160,9 +193,7 @@ async def test_invalid_create_stores_nothing(
     assert db_count(settings, "messages") == 0
 
 
-async def test_second_message_failing_rolls_back_the_first(
-    client: openai.AsyncOpenAI, settings: Settings
-) -> None:
+async def test_second_message_failing_rolls_back_the_first(client: openai.AsyncOpenAI, settings: Settings) -> None:
     with pytest.raises(openai.BadRequestError) as exc:
         await client.beta.threads.create(
             messages=[
@@ -179,10 +210,14 @@ async def test_second_message_failing_rolls_back_the_first(
     [
         ({"metadata": {"k": 1}}, "metadata.k"),
         ({"metadata": {"k" * 65: "v"}}, "metadata"),
-        ({"tool_resources": {"code_interpreter": {"file_ids": ["file-nope"]}}},
-         "tool_resources.code_interpreter.file_ids[0]"),
-        ({"tool_resources": {"file_search": {"vector_store_ids": ["a", "b"]}}},
-         "tool_resources.file_search.vector_store_ids"),
+        (
+            {"tool_resources": {"code_interpreter": {"file_ids": ["file-nope"]}}},
+            "tool_resources.code_interpreter.file_ids[0]",
+        ),
+        (
+            {"tool_resources": {"file_search": {"vector_store_ids": ["a", "b"]}}},
+            "tool_resources.file_search.vector_store_ids",
+        ),
         ({"messages": []}, "messages"),
     ],
 )

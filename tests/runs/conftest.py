@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 
 from assistantd import Settings, create_app
 from assistantd.backends.scripted import ScriptedBackend
@@ -31,7 +32,12 @@ def backend() -> ScriptedBackend:
 
 
 @pytest.fixture
-async def app(settings: Settings, backend: ScriptedBackend) -> AsyncIterator[Any]:
-    application = create_app(settings, model_backend=backend)
-    async with LifespanManager(application) as manager:
+def fastapi_app(settings: Settings, backend: ScriptedBackend) -> FastAPI:
+    """The application object itself (its ``state`` holds the backends once started)."""
+    return create_app(settings, model_backend=backend)
+
+
+@pytest.fixture
+async def app(fastapi_app: FastAPI) -> AsyncIterator[Any]:
+    async with LifespanManager(fastapi_app) as manager:
         yield manager.app

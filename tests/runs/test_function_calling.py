@@ -42,9 +42,7 @@ async def test_single_call_round_trip(client: openai.AsyncOpenAI, backend: Scrip
     assert first.messages[-1].role == "user" and [f.name for f in first.tools] == ["get_weather"]
     *_, asked, answered = second.messages
     assert asked.role == "assistant" and asked.content is None
-    assert [(c.id, c.name, c.arguments) for c in asked.tool_calls] == [
-        (call["id"], "get_weather", args(city="Paris"))
-    ]
+    assert [(c.id, c.name, c.arguments) for c in asked.tool_calls] == [(call["id"], "get_weather", args(city="Paris"))]
     assert (answered.role, answered.content, answered.tool_call_id) == ("tool", "20C", call["id"])
     assert not any(m.role == "user" and "20C" in str(m.content) for m in second.messages)
 

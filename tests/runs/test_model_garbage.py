@@ -21,9 +21,7 @@ GARBAGE: list[Any] = [
     pytest.param(Say(""), "server_error", "empty answer", id="empty-answer"),
     pytest.param(Say("   "), "server_error", "empty answer", id="blank-answer"),
     pytest.param(Call(("delete_everything", "{}")), "server_error", "does not have", id="unknown-tool"),
-    pytest.param(
-        Call(("get_weather", "{}"), ("rm_rf", "{}")), "server_error", "'rm_rf'", id="one-unknown-of-parallel"
-    ),
+    pytest.param(Call(("get_weather", "{}"), ("rm_rf", "{}")), "server_error", "'rm_rf'", id="one-unknown-of-parallel"),
     pytest.param(Fail(UpstreamError("upstream exploded")), "server_error", "upstream exploded", id="fail-first"),
     pytest.param(
         Fail(UpstreamError("connection reset"), text_first="Hello wor"),

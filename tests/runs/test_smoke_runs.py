@@ -22,8 +22,18 @@ async def test_text_run_polled(client: openai.AsyncOpenAI, backend: ScriptedBack
 
 async def test_function_call_streamed(client: openai.AsyncOpenAI, backend: ScriptedBackend) -> None:
     backend.add(Call(("get_weather", json.dumps({"city": "Paris"}))), Say("It is sunny"))
-    a = await client.beta.assistants.create(model="m", tools=[{"type": "function", "function": {
-        "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}])
+    a = await client.beta.assistants.create(
+        model="m",
+        tools=[
+            {
+                "type": "function",
+                "function": {
+                    "name": "get_weather",
+                    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+                },
+            }
+        ],
+    )
     t = await client.beta.threads.create(messages=[{"role": "user", "content": "weather?"}])
     async with client.beta.threads.runs.stream(thread_id=t.id, assistant_id=a.id) as stream:
         async for _ in stream:

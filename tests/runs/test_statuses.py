@@ -218,3 +218,21 @@ async def test_truncation_last_messages(client: openai.AsyncOpenAI, backend: Scr
         thread_id=t.id, assistant_id=a.id, truncation_strategy={"type": "last_messages", "last_messages": 2}
     )
     assert [(m.role, m.content) for m in backend.requests[1].messages] == [("user", "m5"), ("assistant", "one")]
+
+
+@pytest.mark.settings(run_workers=1)
+async def test_deleting_the_thread_of_a_running_run_frees_its_worker(
+    client: openai.AsyncOpenAI, backend: ScriptedBackend, settings: Settings
+) -> None:
+    backend.add(Hang("never finished"), Say("next"))
+    a = await assistant(client)
+    doomed, t = await thread(client), await thread(client)
+    run = await client.beta.threads.runs.create(thread_id=doomed.id, assistant_id=a.id)
+    await wait_status(client, doomed.id, run.id, "in_progress")
+    await client.beta.threads.delete(doomed.id)
+    with pytest.raises(openai.NotFoundError):
+        await client.beta.threads.runs.retrieve(run.id, thread_id=doomed.id)
+    # The only worker must let go of the deleted run's turn and take the next run.
+    nxt = await client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id)
+    assert (await wait_status(client, t.id, nxt.id, timeout=10)).status == "completed"
+    assert db_count(settings, "jobs") == 0

@@ -28,8 +28,10 @@ async def retrieve_assistant(assistant_id: str, assistants: AssistantsDep) -> Wi
 
 
 @router.post("/assistants/{assistant_id}")
-async def modify_assistant(assistant_id: str, req: AssistantModify, assistants: AssistantsDep) -> WireResponse:
-    return wire(await assistants.modify_assistant(assistant_id, req))
+async def modify_assistant(
+    assistant_id: str, assistants: AssistantsDep, req: AssistantModify | None = None
+) -> WireResponse:
+    return wire(await assistants.modify_assistant(assistant_id, req or AssistantModify()))
 
 
 @router.delete("/assistants/{assistant_id}")

@@ -161,6 +161,7 @@ async def _parse_stream(resp: httpx.Response) -> AsyncIterator[TurnEvent]:
     """Chat-completions SSE chunks → turn events; one ``TurnEnd`` after the finish reason and usage."""
     finish: str | None = None
     usage: Usage | None = None
+    indexes = _CallIndexes()
     async for line in resp.aiter_lines():
         if not line.startswith("data:"):
             continue
@@ -185,7 +186,7 @@ async def _parse_stream(resp: httpx.Response) -> AsyncIterator[TurnEvent]:
             for tc in delta.get("tool_calls") or []:
                 fn = tc.get("function") or {}
                 yield ToolCallDelta(
-                    index=int(tc.get("index") or 0),
+                    index=indexes.of(tc),
                     id=tc.get("id"),
                     name=fn.get("name"),
                     arguments=fn.get("arguments") or "",
@@ -194,3 +195,27 @@ async def _parse_stream(resp: httpx.Response) -> AsyncIterator[TurnEvent]:
                 finish = str(choice["finish_reason"])
     if finish is not None or usage is not None:
         yield TurnEnd(finish or "stop", usage)
+
+
+class _CallIndexes:
+    """The index of each streamed tool-call fragment. Upstreams that omit ``index`` (some llama.cpp and
+    Ollama versions send every call whole) are told apart by ``id``: a new id is a new call."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, int] = {}
+        self._last = 0
+
+    def of(self, fragment: dict[str, Any]) -> int:
+        call_id = fragment.get("id")
+        if isinstance(fragment.get("index"), int):
+            index = int(fragment["index"])
+        elif call_id and call_id not in self._by_id:
+            index = max(self._by_id.values(), default=-1) + 1
+        elif call_id:
+            index = self._by_id[call_id]
+        else:
+            index = self._last
+        if call_id:
+            self._by_id.setdefault(call_id, index)
+        self._last = index
+        return index

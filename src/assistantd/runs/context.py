@@ -27,6 +27,8 @@ class TurnInput:
     prompt_tokens: int
     over_budget: bool
     """True when even the truncated prompt exceeds ``max_prompt_tokens``."""
+    completion_spent: bool = False
+    """True when earlier turns used up ``max_completion_tokens``: no turn may be asked for."""
 
 
 def function_specs(tools: list[dict[str, Any]]) -> list[FunctionSpec]:
@@ -173,11 +175,11 @@ async def build_turn(
         parallel_tool_calls=run.parallel_tool_calls if tools else None,
         temperature=run.temperature,
         top_p=run.top_p,
-        max_tokens=completion_left,
+        max_tokens=max(completion_left, 1) if completion_left is not None else None,
         response_format=response_format,
         reasoning_effort=run.reasoning_effort,
     )
-    return TurnInput(request, total, over)
+    return TurnInput(request, total, over, completion_spent=completion_left is not None and completion_left <= 0)
 
 
 def _tool_choice(choice: Any) -> Any:

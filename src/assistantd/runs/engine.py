@@ -18,11 +18,11 @@ from typing import Any
 
 import jsonschema
 
-from assistantd.backends.base import ChatMessage, UpstreamError, Usage
-from assistantd.backends.registry import BackendRegistry
-from assistantd.runs.context import build_turn
+from assistantd.backends.base import ChatMessage, ModelBackend, UpstreamError, Usage
+from assistantd.backends.registry import BackendRegistry, Route
+from assistantd.runs.context import TurnInput, build_turn
 from assistantd.runs.events import RunEventLog
-from assistantd.runs.objects import TERMINAL
+from assistantd.runs.objects import TERMINAL, run_to_wire
 from assistantd.runs.outcomes import Completed, Failed, Incomplete, Outcome, RequiresAction, RunAgain
 from assistantd.runs.persist import RunGone, RunWriter, now
 from assistantd.runs.tokens import count_text
@@ -90,6 +90,9 @@ class RunEngine:
             await self._loop(w, cancel)
         except RunGone:
             log.info("run %s was deleted with its thread while executing", run_id)
+            # Streams following the run end as if it was cancelled: there is nothing left to follow.
+            gone = dataclasses.replace(w.run, status="cancelled", cancelled_at=now(), expires_at=None)
+            w.emit("thread.run.cancelled", run_to_wire(gone))
         except Exception:
             log.exception("run %s crashed", run_id)
             with contextlib.suppress(RunGone):
@@ -102,97 +105,91 @@ class RunEngine:
         for _ in range(MAX_TURNS):
             route = self.backends.resolve(w.run.model)
             if route is None:
-                await self._finish(
-                    w,
-                    None,
-                    "failed",
-                    Failed("invalid_prompt", f"No model upstream serves the model '{w.run.model}'."),
-                )
+                failure = Failed("invalid_prompt", f"No model upstream serves the model '{w.run.model}'.")
+                await self._finish(w, None, "failed", failure)
                 return
-            async with self.db.read() as conn:
-                history = await run_queries.thread_messages(conn, w.run.thread_id)
-                steps = await run_queries.steps_of_run(conn, w.run.id)
-            usage = w.run.usage or {}
-            extra = (ChatMessage("user", feedback),) if feedback else ()
-            turn_input = await build_turn(
-                w.run,
-                history,
-                steps,
-                route,
-                self.blobs,
-                extra=extra,
-                prompt_used=usage.get("prompt_tokens", 0),
-                completion_used=usage.get("completion_tokens", 0),
-            )
-            if turn_input.over_budget:
-                await self._finish(w, None, "incomplete", Incomplete("max_prompt_tokens"))
+            turn_input = await self._turn_input(w, route, feedback)
+            if turn_input.over_budget or turn_input.completion_spent:
+                reason = "max_prompt_tokens" if turn_input.over_budget else "max_completion_tokens"
+                await self._finish(w, None, "incomplete", Incomplete(reason))
                 return
             player = TurnPlayer(w)
-            task = asyncio.ensure_future(player.play(route.backend.stream(turn_input.request)))
-            waiter = asyncio.ensure_future(cancel.wait())
             try:
-                await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                waiter.cancel()
-            if not task.done():
-                task.cancel()  # closes the upstream request
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-                await self._finish(w, player, "cancelled")
-                return
-            try:
-                result = task.result()
+                result = await _play(player, route.backend, turn_input, cancel)
             except UpstreamError as exc:
                 await self._finish(w, player, "failed", Failed(exc.code or "server_error", exc.message))
+                return
+            if result is None:
+                await self._finish(w, player, "cancelled")
                 return
             turn_usage = _usage(result, turn_input.prompt_tokens)
             await w.update_run(usage=_add_usage(w.run.usage, turn_usage))
             outcome = self._judge(w, result, feedback is not None)
-            step_usage = {
-                "prompt_tokens": turn_usage.prompt_tokens,
-                "completion_tokens": turn_usage.completion_tokens,
-                "total_tokens": turn_usage.prompt_tokens + turn_usage.completion_tokens,
-            }
             if isinstance(outcome, RunAgain):
                 if result.message is not None and result.message.status == "in_progress":
-                    await player.close_message(step_usage)
+                    await player.close_message(_usage_json(turn_usage))
                 feedback = outcome.feedback
                 continue
-            if isinstance(outcome, RequiresAction):
-                assert result.tool_step is not None
-                details = {
-                    "type": "tool_calls",
-                    "tool_calls": [
-                        {"id": c["id"], "type": "function", "function": {**c["function"], "output": None}}
-                        for c in outcome.tool_calls
-                    ],
-                }
-                result.tool_step = dataclasses.replace(result.tool_step, step_details=details, usage=step_usage)
-                await w.save_step(result.tool_step, None)
-                await w.update_run(
-                    "thread.run.requires_action",
-                    finish_job=True,
-                    status="requires_action",
-                    required_action={
-                        "type": "submit_tool_outputs",
-                        "submit_tool_outputs": {"tool_calls": outcome.tool_calls},
-                    },
-                )
-                return
-            if isinstance(outcome, Completed):
-                if result.message is not None and result.message.status == "in_progress":
-                    await player.close_message(step_usage)
-                await self._finish(w, player, "completed")
-                return
-            if isinstance(outcome, Incomplete):
-                await self._finish(w, player, "incomplete", outcome, step_usage)
-                return
-            await self._finish(w, player, "failed", outcome, step_usage)
+            await self._conclude(w, player, outcome, turn_usage)
             return
         await self._finish(w, None, "failed", Failed("server_error", f"The run took more than {MAX_TURNS} turns."))
 
+    async def _turn_input(self, w: RunWriter, route: Route, feedback: str | None) -> TurnInput:
+        async with self.db.read() as conn:
+            history = await run_queries.thread_messages(conn, w.run.thread_id)
+            steps = await run_queries.steps_of_run(conn, w.run.id)
+        usage = w.run.usage or {}
+        return await build_turn(
+            w.run,
+            history,
+            steps,
+            route,
+            self.blobs,
+            extra=(ChatMessage("user", feedback),) if feedback else (),
+            prompt_used=usage.get("prompt_tokens", 0),
+            completion_used=usage.get("completion_tokens", 0),
+        )
+
+    async def _conclude(self, w: RunWriter, player: TurnPlayer, outcome: Outcome, turn_usage: Usage) -> None:
+        """Apply the turn's final outcome: wait for tool outputs, or end the run."""
+        result = player.result
+        step_usage = _usage_json(turn_usage)
+        if isinstance(outcome, RequiresAction):
+            assert result.tool_step is not None
+            details = {
+                "type": "tool_calls",
+                "tool_calls": [
+                    {"id": c["id"], "type": "function", "function": {**c["function"], "output": None}}
+                    for c in outcome.tool_calls
+                ],
+            }
+            # Text before the calls was its own step, counted when it closed: the tool step has the rest.
+            own = Usage(turn_usage.prompt_tokens, max(0, turn_usage.completion_tokens - result.text_tokens))
+            result.tool_step = dataclasses.replace(result.tool_step, step_details=details, usage=_usage_json(own))
+            await w.save_step(result.tool_step, None)
+            await w.update_run(
+                "thread.run.requires_action",
+                finish_job=True,
+                status="requires_action",
+                required_action={
+                    "type": "submit_tool_outputs",
+                    "submit_tool_outputs": {"tool_calls": outcome.tool_calls},
+                },
+            )
+        elif isinstance(outcome, Completed):
+            if result.message is not None and result.message.status == "in_progress":
+                await player.close_message(step_usage)
+            await self._finish(w, player, "completed")
+        elif isinstance(outcome, Incomplete):
+            await self._finish(w, player, "incomplete", outcome, step_usage)
+        else:
+            assert isinstance(outcome, Failed)
+            await self._finish(w, player, "failed", outcome, step_usage)
+
     def _judge(self, w: RunWriter, result: TurnResult, retried: bool) -> Outcome:
         """Decide what the turn means. Garbage from the model fails the run with a readable error."""
+        if result.finish_reason == "length":
+            return Incomplete("max_completion_tokens")  # cut short: even tool arguments may be partial
         functions = {t["function"]["name"] for t in w.run.tools if t.get("type") == "function"}
         if result.calls:
             calls = []
@@ -209,8 +206,6 @@ class RunEngine:
                     )
                 calls.append({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": args}})
             return RequiresAction(calls)
-        if result.finish_reason == "length":
-            return Incomplete("max_completion_tokens")
         if not result.text.strip():
             return Failed("server_error", "The model returned an empty answer.")
         problem = _schema_problem(w.run.response_format, result.text)
@@ -269,7 +264,6 @@ class RunEngine:
             values["usage"] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
         await w.update_run(f"thread.run.{status}", finish_job=True, **values)
 
-
     async def _close_leftovers(self, w: RunWriter, status: str, outcome: Failed | Incomplete | None, ts: int) -> None:
         """Steps and messages no turn is playing (a tool step waiting for outputs, or what a crashed process
         left behind) end with the run: the steps ``cancelled``/``failed``/``expired``, the messages incomplete."""
@@ -289,11 +283,43 @@ class RunEngine:
                 await w.save_step(closed_step, f"thread.run.step.{status}")
 
 
+async def _play(player: TurnPlayer, backend: ModelBackend, turn: TurnInput, cancel: asyncio.Event) -> TurnResult | None:
+    """Play one turn unless ``cancel`` fires first (then None). The turn's task never outlives this call, even
+    when the worker itself is cancelled at shutdown: the upstream request is always closed."""
+    task = asyncio.ensure_future(player.play(backend.stream(turn.request)))
+    waiter = asyncio.ensure_future(cancel.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        await _abandon(task)
+        raise
+    finally:
+        waiter.cancel()
+    if not task.done():
+        await _abandon(task)
+        return None
+    return task.result()
+
+
+async def _abandon(task: asyncio.Future[TurnResult]) -> None:
+    task.cancel()  # closes the upstream request
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+
+
 def _usage(result: TurnResult, prompt_tokens: int) -> Usage:
     if result.usage is not None and (result.usage.prompt_tokens or result.usage.completion_tokens):
         return result.usage
     completion = count_text(result.text) + sum(count_text(c.name) + count_text(c.arguments) for c in result.calls)
     return Usage(prompt_tokens, completion)
+
+
+def _usage_json(u: Usage) -> dict[str, int]:
+    return {
+        "prompt_tokens": u.prompt_tokens,
+        "completion_tokens": u.completion_tokens,
+        "total_tokens": u.prompt_tokens + u.completion_tokens,
+    }
 
 
 def _add_usage(current: dict[str, Any] | None, turn: Usage) -> dict[str, int]:

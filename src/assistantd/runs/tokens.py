@@ -39,3 +39,8 @@ def count_content(content: str | list[dict[str, Any]] | None) -> int:
         else:
             total += IMAGE_TOKENS
     return total
+
+
+def warm() -> None:
+    """Load the tokenizer now (0.3 s) rather than during the first run."""
+    _encoding()

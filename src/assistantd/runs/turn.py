@@ -15,6 +15,7 @@ from typing import Any
 from assistantd.backends.base import TextDelta, ToolCallDelta, TurnEnd, TurnEvent, Usage
 from assistantd.ids import new_id
 from assistantd.runs.persist import RunWriter, now
+from assistantd.runs.tokens import count_text
 from assistantd.store.records import MessageRecord, RunStepRecord
 
 
@@ -35,6 +36,8 @@ class TurnResult:
     calls: list[PendingCall] = field(default_factory=list)
     finish_reason: str | None = None
     usage: Usage | None = None
+    text_tokens: int = 0
+    """Completion tokens of text closed before tool calls in the same turn (counted on its own step)."""
 
 
 class TurnPlayer:
@@ -83,7 +86,11 @@ class TurnPlayer:
     async def _tool_delta(self, d: ToolCallDelta) -> None:
         r = self.result
         if r.message is not None and r.message_step is not None and r.message.status == "in_progress":
-            await self.close_message(usage=None)
+            # The upstream reports usage only at the end of the turn: the text's step gets its own count.
+            r.text_tokens = count_text(r.text)
+            await self.close_message(
+                {"prompt_tokens": 0, "completion_tokens": r.text_tokens, "total_tokens": r.text_tokens}
+            )
         if r.tool_step is None:
             r.tool_step = self.w.new_step("tool_calls", {"type": "tool_calls", "tool_calls": []})
             await self.w.insert(r.tool_step)

@@ -18,7 +18,7 @@ import time
 from assistantd.runs.engine import RunEngine
 from assistantd.store import jobs
 from assistantd.store import runs as run_queries
-from assistantd.store.db import Database
+from assistantd.store.db import Conn, Database
 
 log = logging.getLogger("assistantd.worker")
 
@@ -59,6 +59,13 @@ class WorkerPool:
         with contextlib.suppress(Exception):
             async with self.db.write() as conn:
                 await jobs.release_owner(conn, self.owner)
+
+    async def claim(self, conn: Conn, run_id: str) -> bool:
+        """Take ``run_id``'s job for the caller if no worker holds it (then run it with ``execute_claimed``)."""
+        return await jobs.claim(conn, self.owner, time.time(), LEASE_SECONDS, run_id=run_id) is not None
+
+    async def execute_claimed(self, run_id: str) -> None:
+        await self._execute(run_id, recovered=False)
 
     async def _dispatch(self) -> None:
         """One claimer hands jobs to up to ``concurrency`` executions (no herd of claimers)."""

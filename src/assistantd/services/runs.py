@@ -238,10 +238,15 @@ class Runs:
             await repos.runs.update(conn, run_id, {"status": "cancelling", "cancel_requested": True})
             if run.status == "requires_action":
                 await jobs.enqueue(conn, run_id, time.time())
+            # A run no worker holds (queued, or waiting for outputs) is closed here rather than when a worker
+            # frees up; one that is executing is interrupted through the engine.
+            claimed = await self.workers.claim(conn, run_id)
             run = await self._get(conn, thread_id, run_id)
         self.events.publish(run_id, RunEvent("thread.run.cancelling", run_to_wire(run)))
-        self.engine.request_cancel(run_id)
-        self.workers.notify()
+        if claimed:
+            await self.workers.execute_claimed(run_id)
+        else:
+            self.engine.request_cancel(run_id)
         return run_to_wire(run)
 
     # --- tool outputs ------------------------------------------------------------------------------

@@ -36,13 +36,15 @@ async def thread_messages(conn: Conn, thread_id: str) -> list[MessageRecord]:
 
 
 async def cancel_requested(conn: Conn, run_ids: list[str]) -> list[str]:
+    """Of ``run_ids``, those to stop: a cancel was requested, or the run is gone (deleted with its thread)."""
     if not run_ids:
         return []
-    stmt = select(RunRow.id).where(RunRow.id.in_(run_ids), RunRow.cancel_requested.is_(True))
-    return list((await conn.execute(stmt)).scalars())
+    stmt = select(RunRow.id, RunRow.cancel_requested).where(RunRow.id.in_(run_ids))
+    wanted = {row.id: bool(row.cancel_requested) for row in (await conn.execute(stmt)).all()}
+    return [run_id for run_id in run_ids if wanted.get(run_id, True)]
 
 
-async def open_messages(conn: AsyncConnection, run_id: str) -> list[MessageRecord]:
+async def open_messages(conn: Conn, run_id: str) -> list[MessageRecord]:
     """The run's messages still ``in_progress``."""
     stmt = (
         select(MessageRow)

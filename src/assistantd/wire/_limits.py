@@ -51,6 +51,8 @@ def check_metadata(value: dict[str, str]) -> dict[str, str]:
                 f"Invalid '{{param}}': key '{key[:80]}' is too long. Expected a key with maximum length "
                 f"{MAX_METADATA_KEY}, but got a key with length {len(key)} instead."
             )
+        if not _valid_unicode(item):
+            raise openai_error(f"Invalid '{{param}}': the string {_SURROGATE}", suffix=f".{key}")
         if len(item) > MAX_METADATA_VALUE:
             raise openai_error(
                 f"Invalid '{{param}}': string too long. Expected a string with maximum length "
