@@ -364,7 +364,7 @@ TOO_MANY_TOOLS = [{"type": "code_interpreter"}] * 129
             "response_format.json_schema.schema",
             "expected an object",
         ),
-        ({"model": "m", "response_format": 5}, "response_format", "Invalid value"),
+        ({"model": "m", "response_format": 5}, "response_format", "expected one of 'auto' or an object"),
         ({"model": "m", "temperature": "0.5"}, "temperature", "expected a number, but got a string"),
         ({"model": "m", "temperature": 2.01}, "temperature", "<= 2"),
         ({"model": "m", "temperature": -1}, "temperature", ">= 0"),

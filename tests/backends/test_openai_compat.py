@@ -257,3 +257,15 @@ async def test_streamed_run_over_http_upstream(client: openai.AsyncOpenAI, upstr
     validate_event_stream(events)
     deltas = [e.data["delta"]["content"][0]["text"]["value"] for e in events if e.event == "thread.message.delta"]
     assert deltas == ["A", " streamed", " answer"]
+
+
+async def test_usage_counted_offline_when_the_upstream_reports_none(
+    client: openai.AsyncOpenAI, upstream: FakeUpstream
+) -> None:
+    upstream.scenarios["m"] = lambda n: stream(text_chunks("Hello", " world", usage=None))
+    run = await _run(client, "m")
+    assert run.status == "completed", run.last_error
+    assert run.usage is not None and run.usage.completion_tokens == 2  # cl100k: "Hello", " world"
+    assert run.usage.prompt_tokens > 5  # system + user message, with per-message overhead
+    [step] = (await client.beta.threads.runs.steps.list(run.id, thread_id=run.thread_id)).data
+    assert step.usage is not None and step.usage.total_tokens == run.usage.total_tokens

@@ -7,6 +7,7 @@ disconnect, and cancellation while a stream is open.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+
 import httpx2
 import openai
 import pytest

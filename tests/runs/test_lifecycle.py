@@ -3,6 +3,7 @@ steps, and the bad-input rules of create (404/400 with ``param``, nothing stored
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import openai
@@ -151,7 +152,9 @@ async def test_steps_list_and_retrieve(client: openai.AsyncOpenAI, backend: Scri
     backend.add(Call(("get_weather", args(city="Paris"))), Say("Sunny."))
     a = await assistant(client, tools=[WEATHER])
     t = await thread(client)
-    run = await client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id)
+    run = await client.beta.threads.runs.create_and_poll(
+        thread_id=t.id, assistant_id=a.id, include=[FILE_SEARCH_CONTENT]
+    )
     assert run.status == "requires_action"
     [waiting] = (await client.beta.threads.runs.steps.list(run.id, thread_id=t.id)).data
     assert waiting.status == "in_progress" and waiting.type == "tool_calls"
@@ -265,3 +268,116 @@ async def test_create_thread_and_run_poll(client: openai.AsyncOpenAI, backend: S
     msgs = await client.beta.threads.messages.list(t.id, order="asc")
     assert [m.role for m in msgs.data] == ["user", "assistant"]
     assert backend.requests[0].messages[-1].content == "start"
+
+
+async def test_stream_request_with_bad_input_gets_a_json_error(client: openai.AsyncOpenAI, raw: Any) -> None:
+    t = await thread(client)
+    resp = await raw.post(f"/threads/{t.id}/runs", json={"assistant_id": "asst_nope", "stream": True})
+    assert resp.headers["content-type"].startswith("application/json")
+    assert_error(resp, 404, param="assistant_id")
+    with pytest.raises(openai.NotFoundError):
+        async with client.beta.threads.runs.stream(thread_id=t.id, assistant_id="asst_nope") as stream:
+            await stream.until_done()
+
+
+async def test_bad_additional_messages_store_nothing(
+    client: openai.AsyncOpenAI, raw: Any, settings: Settings, backend: ScriptedBackend
+) -> None:
+    a = await assistant(client)
+    t = await thread(client)
+    body = {
+        "assistant_id": a.id,
+        "additional_messages": [
+            {"role": "user", "content": "fine"},
+            {"role": "user", "content": "x", "attachments": [{"file_id": "file-nope", "tools": []}]},
+        ],
+    }
+    assert_error(
+        await raw.post(f"/threads/{t.id}/runs", json=body), 400, param="additional_messages[1].attachments[0].file_id"
+    )
+    assert db_count(settings, "runs") == 0 and db_count(settings, "messages") == 1
+    assert backend.requests == []
+
+
+async def test_image_parts_reach_the_model(client: openai.AsyncOpenAI, backend: ScriptedBackend) -> None:
+    backend.add(Say("A cat."))
+    a = await assistant(client)
+    t = await client.beta.threads.create(
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is this?"},
+                    {"type": "image_url", "image_url": {"url": "https://example.com/cat.png", "detail": "low"}},
+                ],
+            }
+        ]
+    )
+    run = await client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id)
+    assert run.status == "completed"
+    assert backend.requests[0].messages[-1].content == [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": "https://example.com/cat.png", "detail": "low"}},
+    ]
+
+
+async def test_concurrent_runs_on_one_thread(client: openai.AsyncOpenAI, backend: ScriptedBackend) -> None:
+    """Racing creates on one thread: exactly one run starts, the others get the active-run 400."""
+    backend.add(Say("only one", delay=0.05))
+    a = await assistant(client)
+    t = await thread(client)
+    results = await asyncio.gather(
+        *(client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id) for _ in range(5)),
+        return_exceptions=True,
+    )
+    runs = [r for r in results if not isinstance(r, BaseException)]
+    errors = [r for r in results if isinstance(r, openai.BadRequestError)]
+    assert len(runs) == 1 and len(errors) == 4
+    assert (await wait_status(client, t.id, runs[0].id)).status == "completed"
+
+
+async def test_many_threads_run_at_once(client: openai.AsyncOpenAI, backend: ScriptedBackend) -> None:
+    backend.add(*(Say(f"answer {i}", delay=0.02) for i in range(24)))
+    a = await assistant(client)
+    threads = [await thread(client, f"q{i}") for i in range(24)]
+    runs = await asyncio.gather(
+        *(client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id) for t in threads)
+    )
+    assert [r.status for r in runs] == ["completed"] * 24
+    assert len(backend.requests) == 24
+    answers = set()
+    for t in threads:
+        [latest, _] = (await client.beta.threads.messages.list(t.id)).data
+        answers.add(latest.content[0].text.value)  # type: ignore[union-attr]
+    assert answers == {f"answer {i}" for i in range(24)}
+
+
+async def test_concurrent_submits_apply_once(client: openai.AsyncOpenAI, backend: ScriptedBackend) -> None:
+    backend.add(Call(("get_weather", args(city="X"))), Say("done"))
+    a = await assistant(client, tools=[WEATHER])
+    t = await thread(client)
+    run = await client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id)
+    [call] = run.required_action.submit_tool_outputs.tool_calls  # type: ignore[union-attr]
+    results = await asyncio.gather(
+        *(
+            client.beta.threads.runs.submit_tool_outputs(
+                run_id=run.id, thread_id=t.id, tool_outputs=[{"tool_call_id": call.id, "output": str(i)}]
+            )
+            for i in range(3)
+        ),
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert all(isinstance(r, openai.BadRequestError) for r in results if isinstance(r, BaseException))
+    assert (await wait_status(client, t.id, run.id)).status == "completed"
+    assert len(backend.requests) == 2
+
+
+async def test_run_responses_carry_the_poll_interval(client: openai.AsyncOpenAI, raw: Any, settings: Settings) -> None:
+    a = await assistant(client)
+    t = await thread(client)
+    created = await raw.post(f"/threads/{t.id}/runs", json={"assistant_id": a.id})
+    expected = str(settings.poll_after_ms)
+    assert created.headers["openai-poll-after-ms"] == expected
+    run_id = created.json()["id"]
+    assert (await raw.get(f"/threads/{t.id}/runs/{run_id}")).headers["openai-poll-after-ms"] == expected

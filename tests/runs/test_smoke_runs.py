@@ -4,7 +4,7 @@ import json
 
 import openai
 
-from assistantd.backends.scripted import Call, ScriptedBackend, Say
+from assistantd.backends.scripted import Call, Say, ScriptedBackend
 
 
 async def test_text_run_polled(client: openai.AsyncOpenAI, backend: ScriptedBackend) -> None:

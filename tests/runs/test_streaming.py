@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from typing import Any
 
 import openai
 import pytest
+from fastapi import FastAPI
 from openai.lib.streaming import AsyncAssistantEventHandler
 from openai.types.beta import AssistantStreamEvent
 from openai.types.beta.assistant_stream_event import ThreadRunCreated, ThreadRunQueued
@@ -15,9 +17,10 @@ from openai.types.beta.threads.runs import RunStep, ToolCall
 
 from assistantd.backends.base import UpstreamError
 from assistantd.backends.scripted import Call, Fail, Say, ScriptedBackend
+from assistantd.wire.runs import RunCreate
 from tests._schema import assert_schema
 from tests._sse import Event, names, validate_event_stream
-from tests.runs._helpers import TIME, WEATHER, args, assistant, stream_events, thread
+from tests.runs._helpers import TIME, WEATHER, args, assistant, stream_events, thread, wait_status
 
 pytestmark = pytest.mark.anyio
 
@@ -296,3 +299,24 @@ async def test_create_and_run_stream_helper(client: openai.AsyncOpenAI, backend:
     assert text == "Warm."
     final = await client.beta.threads.runs.retrieve(run.id, thread_id=run.thread_id)
     assert final.status == "completed"
+
+
+async def test_streams_release_their_subscriptions(
+    client: openai.AsyncOpenAI, backend: ScriptedBackend, raw: Any, fastapi_app: FastAPI
+) -> None:
+    runs = fastapi_app.state.services.runs
+    backend.add(Say("read to the end"), Say("never read", delay=0.05))
+    a = await assistant(client)
+    t = await thread(client)
+    events, _ = await stream_events(raw, f"/threads/{t.id}/runs", {"assistant_id": a.id})
+    assert events[-1].event == "thread.run.completed"
+    assert runs.events.subscribers() == 0
+
+    # A stream whose client went away before the first event: dropping it unsubscribes.
+    stream = await runs.stream_run(t.id, RunCreate(assistant_id=a.id))
+    assert runs.events.subscribers() == 1
+    del stream
+    gc.collect()
+    assert runs.events.subscribers() == 0
+    [run, _] = (await client.beta.threads.runs.list(t.id)).data
+    assert (await wait_status(client, t.id, run.id)).status == "completed"

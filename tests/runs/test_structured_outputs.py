@@ -47,7 +47,7 @@ async def test_invalid_answer_is_retried_once_with_the_error(
     t = await thread(client)
     run = await client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id)
     assert run.status == "completed", run.last_error
-    first, second = backend.requests
+    _, second = backend.requests
     feedback = second.messages[-1]
     assert feedback.role == "user" and "'cold' is not of type 'integer'" in str(feedback.content)
     assert second.messages[-2].role == "assistant" and "cold" in str(second.messages[-2].content)

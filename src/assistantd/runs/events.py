@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -49,6 +50,33 @@ class RunEventLog(Protocol):
         ...
 
 
+class RunStream:
+    """One run's events, from subscription until the run stops or waits (an ``END_EVENTS`` event).
+
+    The subscription is released when the stream ends, when it is closed, and when it is dropped unread: a
+    client that disconnects before the first event is sent leaves nothing subscribed behind.
+    """
+
+    def __init__(self, subscription: contextlib.AbstractContextManager[asyncio.Queue[RunEvent]]) -> None:
+        stack = contextlib.ExitStack()
+        self._queue = stack.enter_context(subscription)
+        self._release = weakref.finalize(self, stack.close)
+
+    def __aiter__(self) -> RunStream:
+        return self
+
+    async def __anext__(self) -> RunEvent:
+        if not self._release.alive:
+            raise StopAsyncIteration
+        event = await self._queue.get()
+        if event.event in END_EVENTS:
+            self._release()
+        return event
+
+    def close(self) -> None:
+        self._release()
+
+
 class InMemoryEventLog:
     """Fan-out through unbounded per-subscriber queues (a slow reader never blocks the engine)."""
 
@@ -58,6 +86,12 @@ class InMemoryEventLog:
     def publish(self, run_id: str, event: RunEvent) -> None:
         for queue in self._subs.get(run_id, ()):
             queue.put_nowait(event)
+
+    def subscribers(self, run_id: str | None = None) -> int:
+        """How many streams follow ``run_id`` (or any run)."""
+        if run_id is None:
+            return sum(len(subs) for subs in self._subs.values())
+        return len(self._subs.get(run_id, ()))
 
     @contextlib.contextmanager
     def subscribe(self, run_id: str) -> Any:

@@ -3,7 +3,6 @@ outputs; steps list and retrieve. Streaming variants return the run's event stre
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -15,7 +14,7 @@ from assistantd.backends.registry import BackendRegistry
 from assistantd.errors import InvalidRequest, NotFound
 from assistantd.ids import new_id
 from assistantd.runs.engine import RunEngine
-from assistantd.runs.events import END_EVENTS, RunEvent, RunEventLog
+from assistantd.runs.events import RunEvent, RunEventLog, RunStream
 from assistantd.runs.objects import TERMINAL, run_to_wire, step_to_wire
 from assistantd.runs.persist import RunWriter
 from assistantd.runs.worker import WorkerPool
@@ -184,14 +183,13 @@ class Runs:
     async def _subscribed(self, start: Callable[[str], Awaitable[Any]]) -> EventStream:
         """Subscribe to a new run's events *before* it can be claimed, then start it."""
         run_id = new_id("run")
-        stack = contextlib.ExitStack()
-        queue = stack.enter_context(self.events.subscribe(run_id))
+        stream = RunStream(self.events.subscribe(run_id))
         try:
             await start(run_id)
         except BaseException:
-            stack.close()
+            stream.close()
             raise
-        return _drain(queue, stack)
+        return stream
 
     # --- read, modify, cancel ----------------------------------------------------------------------
 
@@ -294,14 +292,13 @@ class Runs:
 
     async def stream_submit_tool_outputs(self, thread_id: str, run_id: str, req: SubmitToolOutputs) -> EventStream:
         check_id("run", run_id, "run_id")
-        stack = contextlib.ExitStack()
-        queue = stack.enter_context(self.events.subscribe(run_id))
+        stream = RunStream(self.events.subscribe(run_id))
         try:
             await self.submit_tool_outputs(thread_id, run_id, req)
         except BaseException:
-            stack.close()
+            stream.close()
             raise
-        return _drain(queue, stack)
+        return stream
 
     # --- steps -------------------------------------------------------------------------------------
 
@@ -325,15 +322,6 @@ class Runs:
 def _created_events(run: RunRecord) -> list[RunEvent]:
     wire = run_to_wire(run)
     return [RunEvent("thread.run.created", wire), RunEvent("thread.run.queued", wire)]
-
-
-async def _drain(queue: Any, stack: contextlib.ExitStack) -> EventStream:
-    with stack:
-        while True:
-            event: RunEvent = await queue.get()
-            yield event
-            if event.event in END_EVENTS:
-                return
 
 
 async def _waiting_step(conn: Conn, run_id: str) -> RunStepRecord:
