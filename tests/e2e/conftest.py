@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx2
 import openai
 import pytest
+from fastapi import FastAPI
 
 from assistantd import Settings, create_app
 from assistantd.backends.scripted import ScriptedBackend
@@ -23,8 +24,13 @@ def backend() -> ScriptedBackend:
 
 
 @pytest.fixture
-def base_url(settings: Settings, backend: ScriptedBackend) -> Iterator[str]:
-    with serve_in_thread(create_app(settings, model_backend=backend)) as url:
+def server_app(settings: Settings, backend: ScriptedBackend) -> FastAPI:
+    return create_app(settings, model_backend=backend)
+
+
+@pytest.fixture
+def base_url(server_app: FastAPI) -> Iterator[str]:
+    with serve_in_thread(server_app) as url:
         yield url + "/v1"
 
 

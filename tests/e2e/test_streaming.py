@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 import httpx2
 import openai
 import pytest
+from fastapi import FastAPI
 
 from assistantd.backends.scripted import Hang, Say, ScriptedBackend
 from tests._sse import Event, names, validate_event_stream
-from tests.runs._helpers import assistant, thread, wait_status
+from tests.runs._helpers import assistant, eventually, thread, wait_status
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -57,7 +58,7 @@ async def test_deltas_arrive_before_the_run_completes(
 
 
 async def test_client_disconnect_does_not_stop_the_run(
-    client: openai.AsyncOpenAI, raw: httpx2.AsyncClient, backend: ScriptedBackend
+    client: openai.AsyncOpenAI, raw: httpx2.AsyncClient, backend: ScriptedBackend, server_app: FastAPI
 ) -> None:
     text = " ".join(f"w{i}" for i in range(12))
     backend.add(Say(text, delay=0.05))
@@ -71,6 +72,12 @@ async def test_client_disconnect_does_not_stop_the_run(
                 break  # leave mid-run: the connection closes with the context
     run = await wait_status(client, t.id, run_id)
     assert run.status == "completed"
+    events_log = server_app.state.services.runs.events
+
+    async def unsubscribed() -> bool | None:
+        return True if events_log.subscribers() == 0 else None
+
+    await eventually(unsubscribed, timeout=5, what="the dropped stream to unsubscribe")
     [msg] = (await client.beta.threads.messages.list(t.id, run_id=run_id)).data
     assert msg.status == "completed" and msg.content[0].text.value == text  # type: ignore[union-attr]
     [step] = (await client.beta.threads.runs.steps.list(run_id, thread_id=t.id)).data

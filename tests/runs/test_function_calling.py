@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from assistantd import Settings
-from assistantd.backends.scripted import Call, Say, ScriptedBackend
+from assistantd.backends.scripted import Call, Hang, Say, ScriptedBackend
 from tests._schema import assert_schema
 from tests._support import assert_api_error, assert_error, db_count, wire
 from tests.runs._helpers import TIME, WEATHER, args, assistant, thread, wait_status
@@ -189,3 +189,18 @@ async def test_tool_choice_none_and_required_reach_the_model(
     assert [r.tool_choice for r in backend.requests] == ["none", "required"]
     await client.beta.threads.runs.cancel(run.id, thread_id=t.id)
     await wait_status(client, t.id, run.id)
+
+
+async def test_submit_while_in_progress_is_rejected(client: openai.AsyncOpenAI, backend: ScriptedBackend) -> None:
+    backend.add(Hang())
+    a = await assistant(client, tools=[WEATHER])
+    t = await thread(client)
+    run = await client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id)
+    await wait_status(client, t.id, run.id, "in_progress")
+    with pytest.raises(openai.BadRequestError) as exc:
+        await client.beta.threads.runs.submit_tool_outputs(
+            run_id=run.id, thread_id=t.id, tool_outputs=[{"tool_call_id": "call_x", "output": "x"}]
+        )
+    assert "in_progress" in assert_api_error(exc.value, 400, param="run_id")["message"]
+    await client.beta.threads.runs.cancel(run.id, thread_id=t.id)
+    assert (await wait_status(client, t.id, run.id)).status == "cancelled"

@@ -381,3 +381,32 @@ async def test_run_responses_carry_the_poll_interval(client: openai.AsyncOpenAI,
     assert created.headers["openai-poll-after-ms"] == expected
     run_id = created.json()["id"]
     assert (await raw.get(f"/threads/{t.id}/runs/{run_id}")).headers["openai-poll-after-ms"] == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "param"),
+    [
+        ("temperature", 2.5, "temperature"),
+        ("top_p", -0.1, "top_p"),
+        ("max_completion_tokens", 100, "max_completion_tokens"),
+        ("truncation_strategy", {"type": "last_messages", "last_messages": 0}, "truncation_strategy.last_messages"),
+        ("truncation_strategy", {"type": "middle"}, "truncation_strategy.type"),
+        ("tool_choice", "sometimes", "tool_choice"),
+        ("tool_choice", {"type": "function", "function": {}}, "tool_choice.function.name"),
+        ("response_format", {"type": "xml"}, "response_format.type"),
+        ("tools", [{"type": "function", "function": {"name": f"f{i}"}} for i in range(21)], "tools"),
+        ("metadata", {f"k{i}": "v" for i in range(17)}, "metadata"),
+        ("parallel_tool_calls", "yes", "parallel_tool_calls"),
+        ("model", "", "model"),
+        ("additional_messages", [{"role": "system", "content": "x"}], "additional_messages[0].role"),
+    ],
+)
+async def test_invalid_run_options_are_400_with_param(
+    client: openai.AsyncOpenAI, raw: Any, settings: Settings, field: str, value: Any, param: str
+) -> None:
+    a = await assistant(client)
+    t = await thread(client)
+    resp = await raw.post(f"/threads/{t.id}/runs", json={"assistant_id": a.id, field: value})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["param"] == param, resp.json()
+    assert db_count(settings, "runs") == 0

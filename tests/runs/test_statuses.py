@@ -6,9 +6,11 @@ from typing import Any
 
 import openai
 import pytest
+from fastapi import FastAPI
 
 from assistantd import Settings
 from assistantd.backends.scripted import Call, Hang, Say, ScriptedBackend
+from assistantd.wire.runs import RunCreate
 from tests._schema import assert_schema
 from tests._support import assert_api_error, db_count
 from tests.runs._helpers import WEATHER, args, assistant, eventually, thread, wait_status
@@ -222,16 +224,20 @@ async def test_truncation_last_messages(client: openai.AsyncOpenAI, backend: Scr
 
 @pytest.mark.settings(run_workers=1)
 async def test_deleting_the_thread_of_a_running_run_frees_its_worker(
-    client: openai.AsyncOpenAI, backend: ScriptedBackend, settings: Settings
+    client: openai.AsyncOpenAI, backend: ScriptedBackend, settings: Settings, fastapi_app: FastAPI
 ) -> None:
     backend.add(Hang("never finished"), Say("next"))
     a = await assistant(client)
     doomed, t = await thread(client), await thread(client)
-    run = await client.beta.threads.runs.create(thread_id=doomed.id, assistant_id=a.id)
-    await wait_status(client, doomed.id, run.id, "in_progress")
+    stream = await fastapi_app.state.services.runs.stream_run(doomed.id, RunCreate(assistant_id=a.id))
+    run = (await anext(stream)).data
+    await wait_status(client, doomed.id, run["id"], "in_progress")
     await client.beta.threads.delete(doomed.id)
     with pytest.raises(openai.NotFoundError):
-        await client.beta.threads.runs.retrieve(run.id, thread_id=doomed.id)
+        await client.beta.threads.runs.retrieve(run["id"], thread_id=doomed.id)
+    # A stream following the deleted run ends (as cancelled) rather than hanging.
+    rest = [e async for e in stream]
+    assert rest[-1].event == "thread.run.cancelled"
     # The only worker must let go of the deleted run's turn and take the next run.
     nxt = await client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id)
     assert (await wait_status(client, t.id, nxt.id, timeout=10)).status == "completed"
