@@ -1,0 +1,1 @@
+"""Server-side tools (``file_search``, ``code_interpreter``) behind one ``Tool`` protocol."""
