@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import httpx
@@ -32,6 +32,8 @@ from assistantd.services.threads import Threads
 from assistantd.settings import Settings
 from assistantd.store.blobs import LocalBlobStore
 from assistantd.store.db import Database
+from assistantd.tools.base import Tool
+from assistantd.tools.registry import ToolRegistry
 
 log = logging.getLogger("assistantd")
 
@@ -57,8 +59,14 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
-def create_app(settings: Settings | None = None, *, model_backend: ModelBackend | None = None) -> FastAPI:
-    """Build the app. ``model_backend`` replaces the configured upstreams for every model (tests, demos)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    model_backend: ModelBackend | None = None,
+    extra_tools: Sequence[Tool] = (),
+) -> FastAPI:
+    """Build the app. ``model_backend`` replaces the configured upstreams for every model (tests, demos);
+    ``extra_tools`` adds or replaces server-side tools (plugins, tests)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -74,7 +82,11 @@ def create_app(settings: Settings | None = None, *, model_backend: ModelBackend 
         ctx = Context(db=db, blobs=blobs, settings=settings)
         backends = BackendRegistry(settings, http, model_backend)
         events = InMemoryEventLog()
-        engine = RunEngine(db, events, backends, blobs)
+        tools = ToolRegistry()
+        # Built-in server-side tools are registered here, before any extras that may replace them.
+        for tool in extra_tools:
+            tools.add(tool)
+        engine = RunEngine(db, events, backends, blobs, tools)
         workers = WorkerPool(db, engine, settings.run_workers)
         app.state.services = Services(
             settings=settings,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from assistantd.backends.registry import Route
 from assistantd.runs.tokens import PER_MESSAGE_OVERHEAD, count_content, count_text
 from assistantd.store.blobs import BlobStore
 from assistantd.store.records import MessageRecord, RunRecord, RunStepRecord
+from assistantd.tools.base import Tool
 
 DEFAULT_COMPLETION_RESERVE = 4096
 
@@ -84,7 +86,24 @@ async def _data_url(blobs: BlobStore, file_id: str) -> str | None:
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
-def _run_turns(run: RunRecord, steps: list[RunStepRecord], own: dict[str, MessageRecord]) -> list[ChatMessage]:
+ServerTools = Mapping[str, tuple[Tool, dict[str, Any]]]
+"""The run's server-side tools by the function name the model sees (``ToolRegistry.for_run``)."""
+
+
+def _replayed(call: dict[str, Any], by_type: dict[str, Tool]) -> tuple[ToolCall, str] | None:
+    """A recorded tool call as the model made it, and the output it got (None: not the model's call)."""
+    if call.get("type") == "function":
+        fn = call["function"]
+        return ToolCall(call["id"], fn["name"], fn["arguments"]), fn.get("output") or ""
+    tool = by_type.get(str(call.get("type")))
+    if tool is None:
+        return None
+    arguments, output = tool.replay(call)
+    return ToolCall(call["id"], tool.name, arguments), output
+
+
+def _run_turns(steps: list[RunStepRecord], own: dict[str, MessageRecord], server: ServerTools) -> list[ChatMessage]:
+    by_type = {tool.type: tool for tool, _ in server.values()}
     out: list[ChatMessage] = []
     for step in steps:
         details = step.step_details
@@ -94,18 +113,12 @@ def _run_turns(run: RunRecord, steps: list[RunStepRecord], own: dict[str, Messag
             if text:
                 out.append(ChatMessage("assistant", text))
             continue
-        calls = [c for c in details.get("tool_calls") or [] if c.get("type") == "function"]
-        if not calls:
+        replayed = [r for c in details.get("tool_calls") or [] if (r := _replayed(c, by_type)) is not None]
+        if not replayed:
             continue
-        out.append(
-            ChatMessage(
-                "assistant",
-                None,
-                tuple(ToolCall(c["id"], c["function"]["name"], c["function"]["arguments"]) for c in calls),
-            )
-        )
-        for c in calls:
-            out.append(ChatMessage("tool", c["function"].get("output") or "", tool_call_id=c["id"]))
+        out.append(ChatMessage("assistant", None, tuple(call for call, _ in replayed)))
+        for call, output in replayed:
+            out.append(ChatMessage("tool", output, tool_call_id=call.id))
     return out
 
 
@@ -137,6 +150,7 @@ async def build_turn(
     prompt_used: int,
     completion_used: int,
     extra: tuple[ChatMessage, ...] = (),
+    server: ServerTools | None = None,
 ) -> TurnInput:
     """The next turn's request. ``history`` is the whole thread, oldest first."""
     response_format, schema_hint = _response_format(run, route)
@@ -146,7 +160,8 @@ async def build_turn(
     if run.truncation_strategy.get("type") == "last_messages" and run.truncation_strategy.get("last_messages"):
         before = before[-int(run.truncation_strategy["last_messages"]) :]
     thread_msgs = [ChatMessage("user" if m.role == "user" else "assistant", await _content(m, blobs)) for m in before]
-    tail = _run_turns(run, steps, own) + list(extra)
+    server = server or {}
+    tail = _run_turns(steps, own, server) + list(extra)
     head = [ChatMessage("system", system)] if system else []
 
     completion_left = (run.max_completion_tokens - completion_used) if run.max_completion_tokens else None
@@ -166,12 +181,12 @@ async def build_turn(
         drop += 1
     thread_msgs = thread_msgs[drop:]
     over = run.max_prompt_tokens is not None and total > run.max_prompt_tokens - prompt_used
-    tools = function_specs(run.tools)
+    tools = function_specs(run.tools) + [tool.function(entry) for tool, entry in server.values()]
     request = TurnRequest(
         model=run.model,
         messages=head + thread_msgs + tail,
         tools=tools,
-        tool_choice=_tool_choice(run.tool_choice) if tools else None,
+        tool_choice=_tool_choice(run.tool_choice, server) if tools else None,
         parallel_tool_calls=run.parallel_tool_calls if tools else None,
         temperature=run.temperature,
         top_p=run.top_p,
@@ -182,7 +197,11 @@ async def build_turn(
     return TurnInput(request, total, over, completion_spent=completion_left is not None and completion_left <= 0)
 
 
-def _tool_choice(choice: Any) -> Any:
+def _tool_choice(choice: Any, server: ServerTools) -> Any:
+    """A named built-in tool becomes the named function it is offered as."""
     if isinstance(choice, dict) and choice.get("type") in ("file_search", "code_interpreter"):
+        for name, (tool, _) in server.items():
+            if tool.type == choice["type"]:
+                return {"type": "function", "function": {"name": name}}
         return "required"
     return choice

@@ -20,17 +20,19 @@ import jsonschema
 
 from assistantd.backends.base import ChatMessage, ModelBackend, UpstreamError, Usage
 from assistantd.backends.registry import BackendRegistry, Route
-from assistantd.runs.context import TurnInput, build_turn
+from assistantd.runs.context import ServerTools, TurnInput, build_turn
 from assistantd.runs.events import RunEventLog
 from assistantd.runs.objects import TERMINAL, run_to_wire
-from assistantd.runs.outcomes import Completed, Failed, Incomplete, Outcome, RequiresAction, RunAgain
+from assistantd.runs.outcomes import Completed, Failed, Incomplete, Outcome, RequiresAction, RunAgain, RunTools
 from assistantd.runs.persist import RunGone, RunWriter, now
+from assistantd.runs.server_tools import annotate_answer, run_server_calls
 from assistantd.runs.tokens import count_text
 from assistantd.runs.turn import TurnPlayer, TurnResult
 from assistantd.store import repos
 from assistantd.store import runs as run_queries
 from assistantd.store.blobs import BlobStore
 from assistantd.store.db import Database
+from assistantd.tools.registry import ToolRegistry
 
 log = logging.getLogger("assistantd.runs")
 
@@ -38,7 +40,15 @@ MAX_TURNS = 32
 
 
 class RunEngine:
-    def __init__(self, db: Database, events: RunEventLog, backends: BackendRegistry, blobs: BlobStore) -> None:
+    def __init__(
+        self,
+        db: Database,
+        events: RunEventLog,
+        backends: BackendRegistry,
+        blobs: BlobStore,
+        tools: ToolRegistry | None = None,
+    ) -> None:
+        self.tools = tools or ToolRegistry()
         self.db = db
         self.events = events
         self.backends = backends
@@ -108,12 +118,13 @@ class RunEngine:
                 failure = Failed("invalid_prompt", f"No model upstream serves the model '{w.run.model}'.")
                 await self._finish(w, None, "failed", failure)
                 return
-            turn_input = await self._turn_input(w, route, feedback)
+            server = self.tools.for_run(w.run.tools)
+            turn_input = await self._turn_input(w, route, feedback, server)
             if turn_input.over_budget or turn_input.completion_spent:
                 reason = "max_prompt_tokens" if turn_input.over_budget else "max_completion_tokens"
                 await self._finish(w, None, "incomplete", Incomplete(reason))
                 return
-            player = TurnPlayer(w)
+            player = TurnPlayer(w, frozenset(server))
             try:
                 result = await _play(player, route.backend, turn_input, cancel)
             except UpstreamError as exc:
@@ -124,17 +135,24 @@ class RunEngine:
                 return
             turn_usage = _usage(result, turn_input.prompt_tokens)
             await w.update_run(usage=_add_usage(w.run.usage, turn_usage))
-            outcome = self._judge(w, result, feedback is not None)
+            outcome = self._judge(w, result, feedback is not None, server)
+            if isinstance(outcome, RunTools):
+                await run_server_calls(w, player, outcome, server, self.db, self.blobs, _usage_json(turn_usage))
+                if outcome.function_calls:
+                    await self._wait_for_outputs(w, [c for _, c in outcome.function_calls])
+                    return
+                feedback = None
+                continue
             if isinstance(outcome, RunAgain):
                 if result.message is not None and result.message.status == "in_progress":
                     await player.close_message(_usage_json(turn_usage))
                 feedback = outcome.feedback
                 continue
-            await self._conclude(w, player, outcome, turn_usage)
+            await self._conclude(w, player, outcome, turn_usage, server)
             return
         await self._finish(w, None, "failed", Failed("server_error", f"The run took more than {MAX_TURNS} turns."))
 
-    async def _turn_input(self, w: RunWriter, route: Route, feedback: str | None) -> TurnInput:
+    async def _turn_input(self, w: RunWriter, route: Route, feedback: str | None, server: ServerTools) -> TurnInput:
         async with self.db.read() as conn:
             history = await run_queries.thread_messages(conn, w.run.thread_id)
             steps = await run_queries.steps_of_run(conn, w.run.id)
@@ -148,9 +166,20 @@ class RunEngine:
             extra=(ChatMessage("user", feedback),) if feedback else (),
             prompt_used=usage.get("prompt_tokens", 0),
             completion_used=usage.get("completion_tokens", 0),
+            server=server,
         )
 
-    async def _conclude(self, w: RunWriter, player: TurnPlayer, outcome: Outcome, turn_usage: Usage) -> None:
+    async def _wait_for_outputs(self, w: RunWriter, function_calls: list[dict[str, Any]]) -> None:
+        await w.update_run(
+            "thread.run.requires_action",
+            finish_job=True,
+            status="requires_action",
+            required_action={"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": function_calls}},
+        )
+
+    async def _conclude(
+        self, w: RunWriter, player: TurnPlayer, outcome: Outcome, turn_usage: Usage, server: ServerTools
+    ) -> None:
         """Apply the turn's final outcome: wait for tool outputs, or end the run."""
         result = player.result
         step_usage = _usage_json(turn_usage)
@@ -167,18 +196,11 @@ class RunEngine:
             own = Usage(turn_usage.prompt_tokens, max(0, turn_usage.completion_tokens - result.text_tokens))
             result.tool_step = dataclasses.replace(result.tool_step, step_details=details, usage=_usage_json(own))
             await w.save_step(result.tool_step, None)
-            await w.update_run(
-                "thread.run.requires_action",
-                finish_job=True,
-                status="requires_action",
-                required_action={
-                    "type": "submit_tool_outputs",
-                    "submit_tool_outputs": {"tool_calls": outcome.tool_calls},
-                },
-            )
+            await self._wait_for_outputs(w, outcome.tool_calls)
         elif isinstance(outcome, Completed):
             if result.message is not None and result.message.status == "in_progress":
-                await player.close_message(step_usage)
+                content = await annotate_answer(w, player, server, self.db, self.blobs)
+                await player.close_message(step_usage, content=content)
             await self._finish(w, player, "completed")
         elif isinstance(outcome, Incomplete):
             await self._finish(w, player, "incomplete", outcome, step_usage)
@@ -186,26 +208,36 @@ class RunEngine:
             assert isinstance(outcome, Failed)
             await self._finish(w, player, "failed", outcome, step_usage)
 
-    def _judge(self, w: RunWriter, result: TurnResult, retried: bool) -> Outcome:
+    def _judge(self, w: RunWriter, result: TurnResult, retried: bool, server: ServerTools) -> Outcome:
         """Decide what the turn means. Garbage from the model fails the run with a readable error."""
         if result.finish_reason == "length":
             return Incomplete("max_completion_tokens")  # cut short: even tool arguments may be partial
         functions = {t["function"]["name"] for t in w.run.tools if t.get("type") == "function"}
         if result.calls:
-            calls = []
-            for c in result.calls:
-                if c.name not in functions:
+            calls: list[tuple[int, dict[str, Any]]] = []
+            ours: list[tuple[int, str, str, dict[str, Any]]] = []
+            for position, c in enumerate(result.calls):
+                if c.name not in functions and c.name not in server:
                     return Failed("server_error", f"The model called a tool the assistant does not have: '{c.name}'.")
                 args = c.arguments.strip() or "{}"
                 try:
-                    json.loads(args)
+                    parsed = json.loads(args)
                 except ValueError:
+                    parsed = None
+                if (c.name in server and not isinstance(parsed, dict)) or parsed is None:
                     return Failed(
                         "server_error",
                         f"The model produced invalid JSON arguments for '{c.name}': {c.arguments[:200]!r}.",
                     )
-                calls.append({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": args}})
-            return RequiresAction(calls)
+                if c.name in server:
+                    ours.append((position, c.id, c.name, parsed))
+                else:
+                    calls.append(
+                        (position, {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": args}})
+                    )
+            if ours:
+                return RunTools(ours, calls)
+            return RequiresAction([c for _, c in calls])
         if not result.text.strip():
             return Failed("server_error", "The model returned an empty answer.")
         problem = _schema_problem(w.run.response_format, result.text)

@@ -26,6 +26,17 @@ class RunAgain:
 
 
 @dataclass(frozen=True)
+class RunTools:
+    """The model called server-side tools (and maybe client functions too): run ours, then go on."""
+
+    server_calls: list[tuple[int, str, str, dict[str, Any]]]
+    """``(position in the step, call id, function name, parsed arguments)``."""
+    function_calls: list[tuple[int, dict[str, Any]]]
+    """Client-side calls made in the same turn, with their positions: they wait in ``requires_action``
+    once ours ran."""
+
+
+@dataclass(frozen=True)
 class Incomplete:
     reason: str
     """``max_completion_tokens`` or ``max_prompt_tokens``."""
@@ -38,4 +49,4 @@ class Failed:
     message: str
 
 
-Outcome = Completed | RequiresAction | RunAgain | Incomplete | Failed
+Outcome = Completed | RequiresAction | RunTools | RunAgain | Incomplete | Failed

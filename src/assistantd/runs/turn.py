@@ -41,8 +41,10 @@ class TurnResult:
 
 
 class TurnPlayer:
-    def __init__(self, writer: RunWriter) -> None:
+    def __init__(self, writer: RunWriter, server_names: frozenset[str] = frozenset()) -> None:
         self.w = writer
+        self.server_names = server_names
+        """Calls of these (server-side tools) are announced by the tool executor, not while streaming."""
         self.result = TurnResult()
         self._calls: dict[int, PendingCall] = {}
         self._first_text_delta = True
@@ -102,6 +104,9 @@ class TurnPlayer:
         if not call.name:
             call.arguments += d.arguments  # hold fragments until the name is known
             return
+        if call.name in self.server_names:
+            call.arguments += d.arguments
+            return
         position = sorted(self._calls).index(d.index)
         if not call.announced:
             call.announced = True
@@ -120,6 +125,10 @@ class TurnPlayer:
             call.arguments += d.arguments
             self._emit_step_delta({"index": position, "type": "function", "function": {"arguments": d.arguments}})
 
+    def emit_call_delta(self, position: int, body: dict[str, Any]) -> None:
+        """Publish a step delta for the call at ``position`` of the tool step (server-side tools)."""
+        self._emit_step_delta({"index": position, **body})
+
     def _emit_step_delta(self, call_delta: dict[str, Any]) -> None:
         assert self.result.tool_step is not None
         self.w.emit(
@@ -137,12 +146,14 @@ class TurnPlayer:
         *,
         incomplete_reason: str | None = None,
         step_status: str = "completed",
+        content: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Finish the open message and its step (completed, or incomplete with ``incomplete_reason``)."""
+        """Finish the open message and its step (completed, or incomplete with ``incomplete_reason``).
+        ``content`` replaces the streamed text (annotated by server-side tools)."""
         r = self.result
         assert r.message is not None and r.message_step is not None
         ts = now()
-        content = [{"type": "text", "text": {"value": r.text, "annotations": []}}]
+        content = content or [{"type": "text", "text": {"value": r.text, "annotations": []}}]
         if incomplete_reason:
             r.message = dataclasses.replace(
                 r.message,

@@ -1,0 +1,94 @@
+"""Running the server-side tools a turn called, and annotating the final answer with what they found."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from assistantd.runs.context import ServerTools
+from assistantd.runs.outcomes import RunTools
+from assistantd.runs.persist import RunWriter, now
+from assistantd.runs.turn import TurnPlayer
+from assistantd.store import runs as run_queries
+from assistantd.store.blobs import BlobStore
+from assistantd.store.db import Database
+from assistantd.tools.base import ToolContext
+
+
+def _context(w: RunWriter, db: Database, blobs: BlobStore, player: TurnPlayer, position: int) -> ToolContext:
+    return ToolContext(run=w.run, db=db, blobs=blobs, emit_delta=lambda body: player.emit_call_delta(position, body))
+
+
+async def run_server_calls(
+    w: RunWriter,
+    player: TurnPlayer,
+    outcome: RunTools,
+    server: ServerTools,
+    db: Database,
+    blobs: BlobStore,
+    step_usage: dict[str, int],
+) -> None:
+    """Execute the turn's server-side calls into its ``tool_calls`` step. The step completes unless
+    client-side function calls in the same turn still wait for their outputs."""
+    result = player.result
+    assert result.tool_step is not None
+    by_position: dict[int, dict[str, Any]] = {}
+    for position, call_id, name, arguments in outcome.server_calls:
+        tool, entry = server[name]
+        player.emit_call_delta(position, {"id": call_id, **tool.started(call_id)})
+        by_position[position] = await tool.call(_context(w, db, blobs, player, position), call_id, arguments, entry)
+    for position, call in outcome.function_calls:
+        by_position[position] = {"id": call["id"], "type": "function", "function": {**call["function"], "output": None}}
+    details = {"type": "tool_calls", "tool_calls": [by_position[p] for p in sorted(by_position)]}
+    step = dataclasses.replace(result.tool_step, step_details=details, usage=step_usage)
+    if outcome.function_calls:
+        result.tool_step = step
+        await w.save_step(step, None)
+        return
+    result.tool_step = dataclasses.replace(step, status="completed", completed_at=now())
+    await w.save_step(result.tool_step, "thread.run.step.completed")
+
+
+async def annotate_answer(
+    w: RunWriter, player: TurnPlayer, server: ServerTools, db: Database, blobs: BlobStore
+) -> list[dict[str, Any]] | None:
+    """The final message's content with the server tools' annotations and extra parts (None: no change).
+    Tools rewrite the text in registry order; each sees the text the previous one left."""
+    if not server:
+        return None
+    async with db.read() as conn:
+        steps = await run_queries.steps_of_run(conn, w.run.id)
+    recorded: dict[str, list[dict[str, Any]]] = {}
+    for step in steps:
+        for call in step.step_details.get("tool_calls") or []:
+            recorded.setdefault(str(call.get("type")), []).append(call)
+    text = player.result.text
+    annotations: list[dict[str, Any]] = []
+    extra: list[dict[str, Any]] = []
+    ctx = ToolContext(run=w.run, db=db, blobs=blobs, emit_delta=lambda body: None)
+    for tool, _ in server.values():
+        calls = recorded.get(tool.type)
+        if not calls:
+            continue
+        found = await tool.annotate(ctx, text, calls)
+        if found.text is not None and found.text != text:
+            text, annotations = found.text, []
+        annotations.extend(found.annotations)
+        extra.extend(found.extra_parts)
+    if not annotations and not extra and text == player.result.text:
+        return None
+    annotations.sort(key=lambda a: int(a.get("start_index", 0)))
+    message = player.result.message
+    if message is not None:
+        # Stream what was found too: annotations on the text part, then the extra parts after it.
+        parts: list[dict[str, Any]] = []
+        if annotations:
+            delta = [{"index": i, **a} for i, a in enumerate(annotations)]
+            parts.append({"index": 0, "type": "text", "text": {"annotations": delta}})
+        parts.extend({"index": i + 1, **part} for i, part in enumerate(extra))
+        if parts:
+            w.emit(
+                "thread.message.delta",
+                {"id": message.id, "object": "thread.message.delta", "delta": {"content": parts}},
+            )
+    return [{"type": "text", "text": {"value": text, "annotations": annotations}}, *extra]
