@@ -36,31 +36,31 @@ def services(request: Request) -> Services:
     return svc
 
 
-def _assistants(request: Request) -> Assistants:
+async def _assistants(request: Request) -> Assistants:
     return services(request).assistants
 
 
-def _threads(request: Request) -> Threads:
+async def _threads(request: Request) -> Threads:
     return services(request).threads
 
 
-def _messages(request: Request) -> Messages:
+async def _messages(request: Request) -> Messages:
     return services(request).messages
 
 
-def _files(request: Request) -> Files:
+async def _files(request: Request) -> Files:
     return services(request).files
 
 
-def _models(request: Request) -> Models:
+async def _models(request: Request) -> Models:
     return services(request).models
 
 
-def _runs(request: Request) -> Runs:
+async def _runs(request: Request) -> Runs:
     return services(request).runs
 
 
-def _poll_after(request: Request) -> dict[str, str]:
+async def _poll_after(request: Request) -> dict[str, str]:
     return {"openai-poll-after-ms": str(services(request).settings.poll_after_ms)}
 
 
@@ -74,7 +74,7 @@ FilesDep = Annotated[Files, Depends(_files)]
 ModelsDep = Annotated[Models, Depends(_models)]
 
 
-def authenticate(request: Request) -> None:
+async def authenticate(request: Request) -> None:
     """Bearer keys from ``ASSISTANTD_API_KEYS``; with none configured any key is accepted."""
     keys = services(request).settings.api_key_set
     header = request.headers.get("authorization", "")
@@ -91,7 +91,7 @@ def authenticate(request: Request) -> None:
         raise Unauthorized(f"Incorrect API key provided: {shown}.", code="invalid_api_key")
 
 
-def require_beta(request: Request) -> None:
+async def require_beta(request: Request) -> None:
     """``OpenAI-Beta: assistants=v2`` is enforced only when ``require_beta_header`` is set."""
     if not services(request).settings.require_beta_header:
         return

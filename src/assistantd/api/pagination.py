@@ -1,4 +1,5 @@
-"""OpenAI's list query parameters → ``PageParams``."""
+"""OpenAI's list query parameters → ``PageParams``. Dependencies are ``async def`` so FastAPI runs them
+on the loop rather than in its threadpool."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi import Depends, Query
 from assistantd.store._crud import PageParams
 
 
-def _page(
+async def _page(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     order: Literal["asc", "desc"] = "desc",
     after: str | None = None,
@@ -18,7 +19,7 @@ def _page(
     return PageParams(limit=limit, order=order, after=after or None, before=before or None)
 
 
-def _files_page(
+async def _files_page(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 10_000,
     order: Literal["asc", "desc"] = "desc",
     after: str | None = None,
@@ -30,7 +31,7 @@ Page = Annotated[PageParams, Depends(_page)]
 FilesPage = Annotated[PageParams, Depends(_files_page)]
 
 
-def _include(
+async def _include(
     include_brackets: Annotated[list[str] | None, Query(alias="include[]")] = None,
     include: Annotated[list[str] | None, Query()] = None,
 ) -> list[str]:

@@ -42,14 +42,15 @@ class PageParams:
 
 def to_record(cls: type[R], row: Any) -> R:
     """A result row (keyed by column name) → a record dataclass with the same field names."""
-    mapping = row._mapping
-    names = _field_names(cls)  # type: ignore[arg-type]
-    return cls(**{k: v for k, v in mapping.items() if k in names})
+    positions = _plan(cls, tuple(row._fields))  # type: ignore[arg-type]
+    return cls(*[row[i] for i in positions])
 
 
 @functools.cache
-def _field_names(cls: type) -> frozenset[str]:
-    return frozenset(f.name for f in dataclasses.fields(cls))
+def _plan(cls: type, fields: tuple[str, ...]) -> tuple[int, ...]:
+    """Where each of the record's fields sits in rows of this shape (computed once per shape)."""
+    index = {name: i for i, name in enumerate(fields)}
+    return tuple(index[f.name] for f in dataclasses.fields(cls))
 
 
 # Statements are built once per shape and executed with bound parameters: SQLAlchemy then reuses the

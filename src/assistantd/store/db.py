@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Protocol
 
+import orjson
 from sqlalchemy import create_engine, event, pool
 from sqlalchemy.engine import Connection, Dialect, Engine, Result, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -51,6 +52,10 @@ class InlineConn:
 
     async def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]:
         return self._conn.execute(statement, parameters)
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -86,14 +91,22 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             sync_url = parsed.set(drivername="sqlite")
             args = {"check_same_thread": False}
+            json_kw = {"json_serializer": _dumps, "json_deserializer": orjson.loads}
             # Readers: an unbounded pool, since a blocked checkout would block the event loop itself.
-            self.writer: Engine = create_engine(sync_url, connect_args=args, poolclass=pool.StaticPool)
-            self.reader: Engine = create_engine(sync_url, connect_args=args, pool_size=8, max_overflow=-1)
+            self.writer: Engine = create_engine(sync_url, connect_args=args, poolclass=pool.StaticPool, **json_kw)
+            self.reader: Engine = create_engine(sync_url, connect_args=args, pool_size=8, max_overflow=-1, **json_kw)
             for engine, begin in ((self.writer, "BEGIN IMMEDIATE"), (self.reader, "BEGIN")):
                 event.listen(engine, "connect", _sqlite_pragmas)
                 event.listen(engine, "begin", _begin_with(begin))
         else:
-            self._async = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            self._async = create_async_engine(
+                url,
+                pool_size=10,
+                max_overflow=20,
+                pool_pre_ping=True,
+                json_serializer=_dumps,
+                json_deserializer=orjson.loads,
+            )
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[Conn]:
