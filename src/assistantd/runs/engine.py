@@ -24,7 +24,7 @@ from assistantd.runs.context import ServerTools, TurnInput, build_turn
 from assistantd.runs.events import RunEventLog
 from assistantd.runs.objects import TERMINAL, run_to_wire
 from assistantd.runs.outcomes import Completed, Failed, Incomplete, Outcome, RequiresAction, RunAgain, RunTools
-from assistantd.runs.persist import RunGone, RunWriter, now
+from assistantd.runs.persist import RunGone, RunWriter, begin, now
 from assistantd.runs.server_tools import annotate_answer, run_server_calls
 from assistantd.runs.tokens import count_text
 from assistantd.runs.turn import TurnPlayer, TurnResult
@@ -70,33 +70,24 @@ class RunEngine:
         await self._finish(RunWriter(self.db, self.events, run), None, "expired")
 
     async def execute(self, run_id: str, *, recovered: bool = False) -> None:
-        async with self.db.read() as conn:
-            run = await repos.runs.get(conn, run_id)
+        run, started = await begin(self.db, run_id, recovered)
         if run is None:
             return
         w = RunWriter(self.db, self.events, run)
-        if run.status in TERMINAL or run.status == "requires_action":
-            await w.update_run(finish_job=True)
+        if not started:
+            if run.status in TERMINAL or run.status == "requires_action":
+                await w.update_run(finish_job=True)
+            elif run.status == "cancelling" or run.cancel_requested:
+                await self._finish(w, None, "cancelled")
+            else:
+                failure = Failed(
+                    "server_error", "The server stopped while this run was in progress; the run was not resumed."
+                )
+                await self._finish(w, None, "failed", failure)
             return
-        if run.status == "cancelling" or run.cancel_requested:
-            await self._finish(w, None, "cancelled")
-            return
-        if recovered and run.status == "in_progress":
-            await self._finish(
-                w,
-                None,
-                "failed",
-                Failed(
-                    "server_error",
-                    "The server stopped while this run was in progress; the run was not resumed.",
-                ),
-            )
-            return
+        w.emit("thread.run.in_progress", run_to_wire(run))
         cancel = self._cancels[run_id] = asyncio.Event()
         try:
-            if not await w.start():
-                await self._finish(w, None, "cancelled")  # cancelled between the claim and the start
-                return
             await self._loop(w, cancel)
         except RunGone:
             log.info("run %s was deleted with its thread while executing", run_id)
@@ -134,7 +125,7 @@ class RunEngine:
                 await self._finish(w, player, "cancelled")
                 return
             turn_usage = _usage(result, turn_input.prompt_tokens)
-            await w.update_run(usage=_add_usage(w.run.usage, turn_usage))
+            w.stage(usage=_add_usage(w.run.usage, turn_usage))
             outcome = self._judge(w, result, feedback is not None, server)
             if isinstance(outcome, RunTools):
                 await run_server_calls(w, player, outcome, server, self.db, self.blobs, _usage_json(turn_usage))
@@ -148,7 +139,8 @@ class RunEngine:
                     await player.close_message(_usage_json(turn_usage))
                 feedback = outcome.feedback
                 continue
-            await self._conclude(w, player, outcome, turn_usage, server)
+            async with w.batch():
+                await self._conclude(w, player, outcome, turn_usage, server)
             return
         await self._finish(w, None, "failed", Failed("server_error", f"The run took more than {MAX_TURNS} turns."))
 
@@ -278,7 +270,8 @@ class RunEngine:
             )
             await w.save_step(result.tool_step, f"thread.run.step.{step_status}")
         if status in ("cancelled", "failed", "expired"):
-            await self._close_leftovers(w, status, outcome, ts)
+            handled = {r.id for r in (result.message, result.message_step, result.tool_step) if r} if result else set()
+            await self._close_leftovers(w, status, outcome, ts, handled)
         values: dict[str, Any] = {"status": status, "expires_at": None, "required_action": None}
         if status == "completed":
             values["completed_at"] = ts
@@ -296,7 +289,9 @@ class RunEngine:
             values["usage"] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
         await w.update_run(f"thread.run.{status}", finish_job=True, **values)
 
-    async def _close_leftovers(self, w: RunWriter, status: str, outcome: Failed | Incomplete | None, ts: int) -> None:
+    async def _close_leftovers(
+        self, w: RunWriter, status: str, outcome: Failed | Incomplete | None, ts: int, handled: set[str]
+    ) -> None:
         """Steps and messages no turn is playing (a tool step waiting for outputs, or what a crashed process
         left behind) end with the run: the steps ``cancelled``/``failed``/``expired``, the messages incomplete."""
         async with self.db.read() as conn:
@@ -305,12 +300,14 @@ class RunEngine:
         stamp = {"cancelled": "cancelled_at", "failed": "failed_at", "expired": "expired_at"}[status]
         error = {"code": outcome.code, "message": outcome.message} if isinstance(outcome, Failed) else None
         for message in messages:
+            if message.id in handled:
+                continue
             closed = dataclasses.replace(
                 message, status="incomplete", incomplete_at=ts, incomplete_details={"reason": f"run_{status}"}
             )
             await w.save_message(closed, "thread.message.incomplete")
         for step in steps:
-            if step.status == "in_progress":
+            if step.status == "in_progress" and step.id not in handled:
                 closed_step = dataclasses.replace(step, status=status, last_error=error, **_stamp(stamp, ts))
                 await w.save_step(closed_step, f"thread.run.step.{status}")
 

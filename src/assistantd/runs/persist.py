@@ -1,8 +1,16 @@
-"""The engine's writes: each a short transaction, each followed by the event that announces it."""
+"""The engine's writes, each followed by the event that announces it.
+
+Writes are few per run: ``batch()`` gathers the writes that end a turn or a run (message, step, run
+state, the job) into one transaction and publishes their events after it commits, in order. The run
+record is kept in memory and updated with what we write, rather than read back.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from assistantd.ids import new_id
@@ -10,7 +18,7 @@ from assistantd.runs.events import RunEvent, RunEventLog
 from assistantd.runs.objects import run_to_wire, step_to_wire
 from assistantd.services.messages import to_wire as message_to_wire
 from assistantd.store import jobs, repos
-from assistantd.store.db import Database
+from assistantd.store.db import Conn, Database
 from assistantd.store.records import MessageRecord, RunRecord, RunStepRecord
 
 
@@ -22,6 +30,22 @@ class RunGone(Exception):
     """The run's row is gone (its thread was deleted while it ran): nothing is left to write to."""
 
 
+async def begin(db: Database, run_id: str, recovered: bool) -> tuple[RunRecord | None, bool]:
+    """Read a claimed run and, when it should execute now, move it to ``in_progress`` in the same
+    transaction, so a cancel that lands between the claim and the start is never overwritten.
+    Returns the run and whether it started."""
+    async with db.write() as conn:
+        run = await repos.runs.get(conn, run_id)
+        if run is None:
+            return None, False
+        startable = run.status == "queued" or (run.status == "in_progress" and not recovered)
+        if not startable or run.cancel_requested:
+            return run, False
+        values: dict[str, Any] = {"status": "in_progress", "started_at": run.started_at or now()}
+        await repos.runs.update(conn, run_id, values)
+    return dataclasses.replace(run, **values), True
+
+
 class RunWriter:
     """Persists one run's progress and publishes the matching events."""
 
@@ -29,39 +53,60 @@ class RunWriter:
         self.db = db
         self.events = events
         self.run = run
+        self._staged: dict[str, Any] = {}
+        self._batch: list[tuple[Callable[[Conn], Awaitable[Any]], tuple[str, dict[str, Any]] | None]] | None = None
 
     def emit(self, event: str, data: dict[str, Any]) -> None:
         self.events.publish(self.run.id, RunEvent(event, data))
 
-    async def update_run(self, event: str | None = None, *, finish_job: bool = False, **values: Any) -> RunRecord:
-        async with self.db.write() as conn:
-            await repos.runs.update(conn, self.run.id, values)
-            if finish_job:
-                await jobs.finish(conn, self.run.id)
-            run = await repos.runs.get(conn, self.run.id)
-        if run is None:
-            raise RunGone(self.run.id)
-        self.run = run
-        if event:
-            self.emit(event, run_to_wire(run))
-        return run
+    def stage(self, **values: Any) -> None:
+        """Run columns to write with the next run update (e.g. usage after each turn)."""
+        self._staged.update(values)
+        self.run = dataclasses.replace(self.run, **values)
 
-    async def start(self) -> bool:
-        """``queued`` → ``in_progress``, unless a cancel was requested first (checked in the same transaction,
-        so a cancel that lands between the claim and the start is never overwritten)."""
+    @contextlib.asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        """Writes inside go to the database in one transaction at the end; their events follow it."""
+        if self._batch is not None:
+            yield
+            return
+        self._batch = []
+        try:
+            yield
+            pending, self._batch = self._batch, None
+            if pending:
+                async with self.db.write() as conn:
+                    for write, _ in pending:
+                        await write(conn)
+            for _, event in pending:
+                if event is not None:
+                    self.emit(*event)
+        finally:
+            self._batch = None
+
+    async def _write(self, write: Callable[[Conn], Awaitable[Any]], event: tuple[str, dict[str, Any]] | None) -> None:
+        if self._batch is not None:
+            self._batch.append((write, event))
+            return
         async with self.db.write() as conn:
-            run = await repos.runs.get(conn, self.run.id)
-            if run is None:
-                raise RunGone(self.run.id)
-            if run.cancel_requested:
-                self.run = run
-                return False
-            await repos.runs.update(conn, run.id, {"status": "in_progress", "started_at": run.started_at or now()})
-            run = await repos.runs.get(conn, run.id)
-        assert run is not None
-        self.run = run
-        self.emit("thread.run.in_progress", run_to_wire(run))
-        return True
+            await write(conn)
+        if event is not None:
+            self.emit(*event)
+
+    async def update_run(self, event: str | None = None, *, finish_job: bool = False, **values: Any) -> RunRecord:
+        values = {**self._staged, **values}
+        self._staged = {}
+        run_id = self.run.id
+
+        async def write(conn: Conn) -> None:
+            if values and not await repos.runs.update(conn, run_id, values):
+                raise RunGone(run_id)
+            if finish_job:
+                await jobs.finish(conn, run_id)
+
+        self.run = dataclasses.replace(self.run, **values)
+        await self._write(write, (event, run_to_wire(self.run)) if event else None)
+        return self.run
 
     def new_step(self, type_: str, details: dict[str, Any]) -> RunStepRecord:
         step = RunStepRecord(
@@ -110,22 +155,24 @@ class RunWriter:
         self.emit("thread.message.in_progress", wire)
 
     async def insert(self, step: RunStepRecord, message: MessageRecord | None = None) -> None:
-        async with self.db.write() as conn:
+        async def write(conn: Conn) -> None:
             if message is not None:
                 await repos.messages.insert(conn, _values(message))
             await repos.run_steps.insert(conn, _values(step))
 
+        await self._write(write, None)
+
     async def save_step(self, step: RunStepRecord, event: str | None) -> None:
-        async with self.db.write() as conn:
+        async def write(conn: Conn) -> None:
             await repos.run_steps.update(conn, step.id, _values(step))
-        if event:
-            self.emit(event, step_to_wire(step))
+
+        await self._write(write, (event, step_to_wire(step)) if event else None)
 
     async def save_message(self, message: MessageRecord, event: str | None) -> None:
-        async with self.db.write() as conn:
+        async def write(conn: Conn) -> None:
             await repos.messages.update(conn, message.id, _values(message))
-        if event:
-            self.emit(event, message_to_wire(message))
+
+        await self._write(write, (event, message_to_wire(message)) if event else None)
 
 
 def _values(record: Any) -> dict[str, Any]:

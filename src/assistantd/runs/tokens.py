@@ -21,6 +21,11 @@ def _encoding() -> tiktoken.Encoding:
     return tiktoken.get_encoding(ENCODING)
 
 
+def encoding() -> tiktoken.Encoding:
+    """The shared cl100k tokenizer (vector-store chunking counts with it too)."""
+    return _encoding()
+
+
 def count_text(text: str) -> int:
     if not text:
         return 0

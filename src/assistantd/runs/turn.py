@@ -74,15 +74,21 @@ class TurnPlayer:
                 {"type": "message_creation", "message_creation": {"message_id": r.message.id}},
             )
             self.w.announce_message(r.message)  # after the step's events, as OpenAI orders them
+            self._emit_text(r.message.id, text)
+            # Written after the first token is out: a poller sees the message, a streamer is not kept waiting.
             await self.w.insert(r.message_step, r.message)
+        else:
+            self._emit_text(r.message.id, text)
         r.text += text
+
+    def _emit_text(self, message_id: str, text: str) -> None:
         part: dict[str, Any] = {"index": 0, "type": "text", "text": {"value": text}}
         if self._first_text_delta:
             part["text"]["annotations"] = []
             self._first_text_delta = False
         self.w.emit(
             "thread.message.delta",
-            {"id": r.message.id, "object": "thread.message.delta", "delta": {"content": [part]}},
+            {"id": message_id, "object": "thread.message.delta", "delta": {"content": [part]}},
         )
 
     async def _tool_delta(self, d: ToolCallDelta) -> None:
