@@ -8,6 +8,7 @@ import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+import aiohttp
 import httpx
 from fastapi import APIRouter, Depends, FastAPI
 from starlette.responses import JSONResponse
@@ -80,7 +81,9 @@ def create_app(
         http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200))
         blobs = LocalBlobStore(settings.data_dir / "files")
         ctx = Context(db=db, blobs=blobs, settings=settings)
-        backends = BackendRegistry(settings, http, model_backend)
+        # Model streams go through aiohttp (cheaper per chunk); small JSON calls (models) through httpx.
+        streams = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300))
+        backends = BackendRegistry(settings, streams, model_backend)
         events = InMemoryEventLog()
         tools = ToolRegistry()
         # Built-in server-side tools are registered here, before any extras that may replace them.
@@ -106,6 +109,7 @@ def create_app(
             app.state.ready = False
             await workers.stop()
             await http.aclose()
+            await streams.close()
             await db.dispose()
 
     app = FastAPI(title="assistantd", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)

@@ -1,30 +1,61 @@
-"""The one SSE encoder: ``event: <name>\\ndata: <json>\\n\\n``, ending with ``event: done`` / ``[DONE]``."""
+"""The one SSE encoder: ``event: <name>\\ndata: <json>\\n\\n``, ending with ``event: done`` / ``[DONE]``.
+
+``SSEResponse`` is a plain ASGI response rather than Starlette's ``StreamingResponse``: it writes every
+event already queued in one send, and stops at once when the client disconnects (the run goes on).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
 
 import orjson
-from starlette.responses import StreamingResponse
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
-from assistantd.runs.events import RunEvent
+from assistantd.runs.events import RunEvent, RunStream
 
 DONE = b"event: done\ndata: [DONE]\n\n"
+HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
 
 
 def encode(event: RunEvent) -> bytes:
     return b"event: " + event.event.encode() + b"\ndata: " + orjson.dumps(event.data) + b"\n\n"
 
 
-async def _frames(events: AsyncIterator[RunEvent]) -> AsyncIterator[bytes]:
-    async for event in events:
-        yield encode(event)
-    yield DONE
+class SSEResponse(Response):
+    def __init__(self, events: RunStream) -> None:
+        self.events = events
+        self.status_code = 200
+        self.background = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        writer = asyncio.ensure_future(self._write(send))
+        watcher = asyncio.ensure_future(_disconnected(receive))
+        try:
+            await asyncio.wait({writer, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (writer, watcher):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, OSError):
+                    await task
+            self.events.close()
+
+    async def _write(self, send: Send) -> None:
+        while batch := await self.events.next_batch():
+            await send({"type": "http.response.body", "body": b"".join(map(encode, batch)), "more_body": True})
+        await send({"type": "http.response.body", "body": DONE, "more_body": False})
 
 
-def sse(events: AsyncIterator[RunEvent]) -> StreamingResponse:
-    return StreamingResponse(
-        _frames(events),
-        media_type="text/event-stream",
-        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-    )
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def sse(events: RunStream) -> SSEResponse:
+    return SSEResponse(events)

@@ -13,7 +13,8 @@ import random
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
+import aiohttp
+import orjson
 
 from assistantd.backends.base import (
     ChatMessage,
@@ -31,12 +32,12 @@ from assistantd.backends.base import (
 
 @contextlib.contextmanager
 def map_backend_errors(base_url: str) -> Iterator[None]:
-    """httpx failures → ``UpstreamError`` (retryable)."""
+    """aiohttp failures → ``UpstreamError`` (retryable)."""
     try:
         yield
-    except httpx.TimeoutException as exc:
+    except TimeoutError as exc:
         raise UpstreamError(f"The model upstream at {base_url} timed out.") from exc
-    except httpx.TransportError as exc:
+    except aiohttp.ClientError as exc:
         raise UpstreamError(f"The model upstream at {base_url} could not be reached: {exc}.") from exc
 
 
@@ -88,11 +89,12 @@ def request_json(req: TurnRequest) -> dict[str, Any]:
 
 
 class OpenAICompatBackend:
-    """Streams ``POST {base_url}/chat/completions``."""
+    """Streams ``POST {base_url}/chat/completions``. aiohttp rather than httpx: per streamed chunk it costs
+    a fraction of the CPU (httpx's streaming stack was 40% of the server's profile under 64 streams)."""
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: aiohttp.ClientSession,
         base_url: str,
         api_key: str = "",
         *,
@@ -103,7 +105,7 @@ class OpenAICompatBackend:
         self.http = http
         self.base_url = base_url.rstrip("/")
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        self.timeout = aiohttp.ClientTimeout(total=None, connect=min(timeout, 10.0), sock_read=timeout)
         self.max_retries = max_retries
         self.backoff = backoff
 
@@ -127,10 +129,9 @@ class OpenAICompatBackend:
     async def _attempt(self, body: dict[str, Any]) -> AsyncIterator[TurnEvent]:
         url = f"{self.base_url}/chat/completions"
         with map_backend_errors(self.base_url):
-            async with self.http.stream("POST", url, json=body, headers=self.headers, timeout=self.timeout) as resp:
-                if resp.status_code >= 400:
-                    await resp.aread()
-                    raise _status_error(resp)
+            async with self.http.post(url, data=orjson.dumps(body), headers=self.headers, timeout=self.timeout) as resp:
+                if resp.status >= 400:
+                    raise _status_error(resp.status, resp.headers.get("retry-after"), await resp.read())
                 finished = False
                 async for event in _parse_stream(resp):
                     if isinstance(event, TurnEnd):
@@ -140,36 +141,48 @@ class OpenAICompatBackend:
                     raise UpstreamError("The model upstream closed the stream before finishing the answer.")
 
 
-def _status_error(resp: httpx.Response) -> UpstreamError:
+def _status_error(status: int, retry_after: str | None, body: bytes) -> UpstreamError:
+    text = body.decode("utf-8", "replace")
     try:
-        detail = resp.json().get("error", {}).get("message") or resp.text[:300]
+        detail = json.loads(text).get("error", {}).get("message") or text[:300]
     except (ValueError, AttributeError):
-        detail = resp.text[:300]
-    message = f"The model upstream answered {resp.status_code}: {detail}"
-    if resp.status_code == 429:
+        detail = text[:300]
+    message = f"The model upstream answered {status}: {detail}"
+    if status == 429:
         err: UpstreamError = UpstreamRateLimited(message)
-        retry_after = resp.headers.get("retry-after")
         if retry_after and retry_after.replace(".", "", 1).isdigit():
             err.retry_after = min(float(retry_after), 30.0)  # type: ignore[attr-defined]
         return err
-    if resp.status_code >= 500 or resp.status_code == 408:
+    if status >= 500 or status == 408:
         return UpstreamError(message)
     return UpstreamBadRequest(message)
 
 
-async def _parse_stream(resp: httpx.Response) -> AsyncIterator[TurnEvent]:
+async def _lines(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """The body's lines, however long (aiohttp's own line reader caps their length)."""
+    buffer = b""
+    async for chunk in resp.content.iter_any():
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            yield line
+    if buffer:
+        yield buffer
+
+
+async def _parse_stream(resp: aiohttp.ClientResponse) -> AsyncIterator[TurnEvent]:
     """Chat-completions SSE chunks → turn events; one ``TurnEnd`` after the finish reason and usage."""
     finish: str | None = None
     usage: Usage | None = None
     indexes = _CallIndexes()
-    async for line in resp.aiter_lines():
-        if not line.startswith("data:"):
+    async for line in _lines(resp):
+        if not line.startswith(b"data:"):
             continue
         data = line[5:].strip()
-        if data == "[DONE]":
+        if data == b"[DONE]":
             break
         try:
-            chunk = json.loads(data)
+            chunk = orjson.loads(data)
         except ValueError as exc:
             raise UpstreamError("The model upstream sent a malformed stream chunk.", retryable=False) from exc
         if not isinstance(chunk, dict):

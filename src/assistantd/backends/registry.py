@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 
 from assistantd.backends.base import ModelBackend
 from assistantd.backends.openai_compat import OpenAICompatBackend
@@ -25,7 +25,7 @@ class Route:
 class BackendRegistry:
     """Routes each model name to the upstream that serves it."""
 
-    def __init__(self, settings: Settings, http: httpx.AsyncClient, default: ModelBackend | None = None) -> None:
+    def __init__(self, settings: Settings, http: aiohttp.ClientSession, default: ModelBackend | None = None) -> None:
         def compat(base_url: str, api_key: str) -> ModelBackend:
             if base_url == SCRIPTED:
                 return ScriptedBackend()

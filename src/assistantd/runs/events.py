@@ -73,6 +73,18 @@ class RunStream:
             self._release()
         return event
 
+    async def next_batch(self) -> list[RunEvent]:
+        """The next event and every one already queued behind it (up to the end): one write to the
+        client for all of them. Empty once the stream has ended."""
+        if not self._release.alive:
+            return []
+        batch = [await self._queue.get()]
+        while batch[-1].event not in END_EVENTS and not self._queue.empty():
+            batch.append(self._queue.get_nowait())
+        if batch[-1].event in END_EVENTS:
+            self._release()
+        return batch
+
     def close(self) -> None:
         self._release()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import jsonschema
@@ -33,7 +33,7 @@ from assistantd.wire.common import dump, list_page
 from assistantd.wire.runs import RunCreate, RunModify, SubmitToolOutputs, ThreadAndRunCreate
 from assistantd.wire.threads import ThreadCreate
 
-EventStream = AsyncIterator[RunEvent]
+EventStream = RunStream
 
 
 class Runs:
