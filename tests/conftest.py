@@ -24,9 +24,26 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(scope="session")
+def sandbox_dir() -> Iterator[Path]:
+    """Sessions of code_interpreter live here: the sandbox uids cannot reach pytest's private tmp_path."""
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="assistantd-test-sandbox-", dir="/tmp"))
+    root.chmod(0o711)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", upstream_base_url="")
+def settings(tmp_path: Path, sandbox_dir: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        upstream_base_url="",
+        code_interpreter_dir=sandbox_dir / tmp_path.name,
+        code_interpreter_spare_sessions=0,  # start sessions only for the tests that run code
+    )
 
 
 @pytest.fixture

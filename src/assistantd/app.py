@@ -14,11 +14,12 @@ from fastapi import APIRouter, Depends, FastAPI
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistantd.api import assistants, files, messages, models, runs, threads
+from assistantd.api import assistants, files, messages, models, runs, threads, vector_stores
 from assistantd.api.deps import Services, authenticate
 from assistantd.backends.base import ModelBackend
 from assistantd.backends.registry import BackendRegistry
 from assistantd.errors import install_error_handlers
+from assistantd.retrieval.search import build_retrieval
 from assistantd.runs import tokens
 from assistantd.runs.engine import RunEngine
 from assistantd.runs.events import InMemoryEventLog
@@ -30,10 +31,14 @@ from assistantd.services.messages import Messages
 from assistantd.services.models import Models
 from assistantd.services.runs import Runs
 from assistantd.services.threads import Threads
+from assistantd.services.vector_store_files import VectorStoreFiles
+from assistantd.services.vector_stores import VectorStores
 from assistantd.settings import Settings
 from assistantd.store.blobs import LocalBlobStore
 from assistantd.store.db import Database
 from assistantd.tools.base import Tool
+from assistantd.tools.code_interpreter import CodeInterpreter
+from assistantd.tools.file_search import FileSearchTool
 from assistantd.tools.registry import ToolRegistry
 
 log = logging.getLogger("assistantd")
@@ -85,8 +90,12 @@ def create_app(
         streams = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300))
         backends = BackendRegistry(settings, streams, model_backend)
         events = InMemoryEventLog()
+        retrieval = build_retrieval(settings, db, blobs, http)
         tools = ToolRegistry()
         # Built-in server-side tools are registered here, before any extras that may replace them.
+        tools.add(FileSearchTool(retrieval, settings))
+        code_interpreter = await CodeInterpreter.open(settings)
+        tools.add(code_interpreter)
         for tool in extra_tools:
             tools.add(tool)
         engine = RunEngine(db, events, backends, blobs, tools)
@@ -99,8 +108,11 @@ def create_app(
             files=Files(ctx),
             models=Models(ctx, http),
             runs=Runs(ctx, engine, events, workers, backends),
+            vector_stores=VectorStores(ctx, retrieval),
+            vector_store_files=VectorStoreFiles(ctx, retrieval),
         )
         app.state.backends = backends
+        await retrieval.start()
         await workers.start()
         app.state.ready = True
         try:
@@ -108,6 +120,8 @@ def create_app(
         finally:
             app.state.ready = False
             await workers.stop()
+            await retrieval.stop()
+            await code_interpreter.close()
             await http.aclose()
             await streams.close()
             await db.dispose()
@@ -116,7 +130,7 @@ def create_app(
     app.state.ready = False
     install_error_handlers(app)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)])
-    for module in (assistants, runs, threads, messages, files, models):
+    for module in (assistants, runs, threads, messages, files, models, vector_stores):
         v1.include_router(module.router)
     app.include_router(v1)
 

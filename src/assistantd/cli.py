@@ -15,7 +15,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", help="bind address (default 127.0.0.1, or ASSISTANTD_HOST)")
     serve.add_argument("--port", type=int, help="port (default 8000, or ASSISTANTD_PORT)")
     serve.add_argument("--config", help="TOML settings file (or ASSISTANTD_CONFIG_FILE)")
+    setup = sub.add_parser("setup-sandbox", help="build the code_interpreter sandbox's Python venv")
+    setup.add_argument("--path", help="venv directory (default: the parent of ASSISTANTD_CODE_INTERPRETER_PYTHON)")
+    setup.add_argument("--force", action="store_true", help="reinstall even when up to date")
     args = parser.parse_args(argv)
+    if args.command == "setup-sandbox":
+        return _setup_sandbox(args.path, args.force)
 
     if args.config:
         os.environ["ASSISTANTD_CONFIG_FILE"] = args.config
@@ -34,6 +39,18 @@ def main(argv: list[str] | None = None) -> int:
         log_level=settings.log_level,
         access_log=False,
     )
+    return 0
+
+
+def _setup_sandbox(path: str | None, force: bool) -> int:
+    from pathlib import Path
+
+    from assistantd.sandbox.setup import setup_sandbox
+    from assistantd.settings import Settings
+
+    venv = Path(path) if path else Settings().code_interpreter_python.parent.parent
+    changed = setup_sandbox(venv, force=force)
+    print(f"sandbox venv {'ready' if changed else 'already up to date'}: {venv}")
     return 0
 
 

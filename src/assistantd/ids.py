@@ -27,7 +27,13 @@ PREFIXES: dict[Kind, str] = {
 
 
 def new_id(kind: Kind) -> str:
-    return PREFIXES[kind] + "".join(secrets.choice(_ALPHABET) for _ in range(24))
+    """The prefix and 24 random base-62 characters (~143 bits), drawn from the OS's CSPRNG."""
+    n = int.from_bytes(secrets.token_bytes(18))
+    chars = []
+    for _ in range(24):
+        n, r = divmod(n, 62)
+        chars.append(_ALPHABET[r])
+    return PREFIXES[kind] + "".join(chars)
 
 
 def has_prefix(kind: Kind, value: str) -> bool:

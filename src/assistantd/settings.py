@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
@@ -69,7 +69,10 @@ class Settings(BaseSettings):
     """Reject Assistants calls without ``OpenAI-Beta: assistants=v2`` (400 ``invalid_beta``), as OpenAI did."""
     poll_after_ms: int = 25
     """Value of the ``openai-poll-after-ms`` header on run responses, so SDK pollers poll promptly."""
-    run_workers: int = 8
+    poll_wait_ms: int = 250
+    """How long a run retrieve from the SDK's poll helpers may wait for an active run to stop or wait before
+    answering (0: answer at once). Saves the helpers most of their polls."""
+    run_workers: int = 64
     """How many runs the in-process workers execute at once."""
     run_expiry_seconds: int = 600
     """Seconds after creation at which a run waiting in ``requires_action`` expires."""
@@ -79,8 +82,57 @@ class Settings(BaseSettings):
     """Retries of an upstream request that fails before its first token (timeouts, 429, 5xx, drops)."""
     log_level: str = "info"
     """Log level of the server (debug, info, warning, error)."""
+    code_interpreter_unsandboxed: bool = False
+    """Run code_interpreter without bubblewrap (rlimits only, NO isolation) when bubblewrap is missing."""
+    code_interpreter_python: Path = Path("/opt/assistantd-sandbox/bin/python")
+    """Interpreter of the sandbox venv (``assistantd setup-sandbox`` builds it); readable by the sandbox uids."""
+    code_interpreter_dir: Path | None = None
+    """Where per-session ``/mnt/data`` directories live; None means ``<data_dir>/sandbox``."""
+    code_interpreter_uid_base: int = 20000
+    """First host uid sessions run as; session N runs as ``uid_base + N``."""
+    code_interpreter_max_sessions: int = 64
+    """Most sessions (threads' and spare) alive at once; also the number of uids used."""
+    code_interpreter_spare_sessions: int = 2
+    """Sessions kept started ahead of need, so a new thread's first call is fast."""
+    code_interpreter_idle_seconds: int = 1200
+    """A thread's session idle this long is shut down; its next call starts afresh with its files."""
+    code_interpreter_timeout_seconds: float = 60.0
+    """Wall-clock limit of one execution; past it the code is interrupted (or the session restarted)."""
+    code_interpreter_cpu_seconds: int = 3600
+    """CPU-time limit (RLIMIT_CPU) of a session's whole life: a backstop behind the wall-clock limit."""
+    code_interpreter_memory_bytes: int = 2 * 1024 * 1024 * 1024
+    """Address-space limit (RLIMIT_AS) of each process in a session."""
+    code_interpreter_max_processes: int = 64
+    """Processes and threads a session may have (RLIMIT_NPROC of its uid)."""
+    code_interpreter_max_file_bytes: int = 100 * 1024 * 1024
+    """Largest file a session may write (RLIMIT_FSIZE)."""
+    code_interpreter_tmp_bytes: int = 256 * 1024 * 1024
+    """Size of a session's private ``/tmp`` (a tmpfs, counted in memory)."""
+    code_interpreter_max_output_chars: int = 20000
+    """Characters of stdout (and of stderr) of one execution the model sees: head and tail are kept."""
+    code_interpreter_max_output_bytes: int = 64 * 1024 * 1024
+    """Output past this many bytes interrupts the execution."""
+    embeddings: Literal["local", "upstream", "hashing", "none"] = "local"
+    """Embedder for vector stores: ``local`` (all-MiniLM-L6-v2 on the CPU, offline), ``upstream`` (the
+    ``/embeddings`` endpoint of ``embedding_base_url``), ``hashing`` (deterministic, for tests) or ``none``
+    (keyword search only)."""
+    embedding_model: str = "text-embedding-3-small"
+    """Model name sent to the upstream ``/embeddings`` endpoint when ``embeddings=upstream``."""
+    embedding_base_url: str = ""
+    """OpenAI-compatible base URL for ``embeddings=upstream``; empty means ``upstream_base_url``."""
+    embedding_api_key: str = ""
+    """Bearer key for the embeddings upstream; empty means ``upstream_api_key``."""
+    embedding_batch_size: int = 32
+    """Texts per embedding call (local forward pass or upstream request)."""
+    ingest_workers: int = 2
+    """Vector-store files ingested at once (text extraction, chunking, embedding, indexing)."""
+    file_search_wait_seconds: float = 60.0
+    """How long a run's ``file_search`` waits for the thread's vector store to finish ingesting."""
+    file_search_every_turn: bool = False
+    """Search the run's vector stores with the user's last message before the model's first turn, for
+    small models that never call tools (the results and citations appear as a ``file_search`` call)."""
 
-    @field_validator("upstream_base_url")
+    @field_validator("upstream_base_url", "embedding_base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
@@ -105,6 +157,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'assistantd.db').resolve()}"
+
+    @property
+    def effective_code_interpreter_dir(self) -> Path:
+        return (self.code_interpreter_dir or self.data_dir / "sandbox").resolve()
 
     @property
     def api_key_set(self) -> frozenset[str]:

@@ -14,6 +14,8 @@ from assistantd.services.messages import Messages
 from assistantd.services.models import Models
 from assistantd.services.runs import Runs
 from assistantd.services.threads import Threads
+from assistantd.services.vector_store_files import VectorStoreFiles
+from assistantd.services.vector_stores import VectorStores
 from assistantd.settings import Settings
 
 
@@ -28,6 +30,8 @@ class Services:
     files: Files
     models: Models
     runs: Runs
+    vector_stores: VectorStores
+    vector_store_files: VectorStoreFiles
 
 
 def services(request: Request) -> Services:
@@ -60,11 +64,25 @@ async def _runs(request: Request) -> Runs:
     return services(request).runs
 
 
-async def _poll_after(request: Request) -> dict[str, str]:
+async def _vector_stores(request: Request) -> VectorStores:
+    return services(request).vector_stores
+
+
+def _vector_store_files(request: Request) -> VectorStoreFiles:
+    return services(request).vector_store_files
+
+
+def _poll_after(request: Request) -> dict[str, str]:
     return {"openai-poll-after-ms": str(services(request).settings.poll_after_ms)}
 
 
+async def _poll_helper(request: Request) -> bool:
+    return request.headers.get("x-stainless-poll-helper") == "true"
+
+
 RunsDep = Annotated[Runs, Depends(_runs)]
+PollHelper = Annotated[bool, Depends(_poll_helper)]
+"""Whether the request comes from one of the SDK's polling helpers (they send ``X-Stainless-Poll-Helper``)."""
 PollAfter = Annotated[dict[str, str], Depends(_poll_after)]
 """The ``openai-poll-after-ms`` header, so the SDK's pollers poll at our pace rather than every second."""
 AssistantsDep = Annotated[Assistants, Depends(_assistants)]
@@ -72,6 +90,8 @@ ThreadsDep = Annotated[Threads, Depends(_threads)]
 MessagesDep = Annotated[Messages, Depends(_messages)]
 FilesDep = Annotated[Files, Depends(_files)]
 ModelsDep = Annotated[Models, Depends(_models)]
+VectorStoresDep = Annotated[VectorStores, Depends(_vector_stores)]
+VectorStoreFilesDep = Annotated[VectorStoreFiles, Depends(_vector_store_files)]
 
 
 async def authenticate(request: Request) -> None:

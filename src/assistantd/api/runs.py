@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from assistantd.api._json import WireResponse, wire
-from assistantd.api.deps import Beta, PollAfter, RunsDep
+from assistantd.api.deps import Beta, PollAfter, PollHelper, RunsDep
 from assistantd.api.pagination import Include, Page
 from assistantd.api.sse import sse
 from assistantd.wire.runs import RunCreate, RunModify, SubmitToolOutputs, ThreadAndRunCreate
@@ -34,8 +34,10 @@ async def list_runs(thread_id: str, page: Page, runs: RunsDep) -> WireResponse:
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}")
-async def retrieve_run(thread_id: str, run_id: str, runs: RunsDep, poll: PollAfter) -> WireResponse:
-    return wire(await runs.retrieve_run(thread_id, run_id), poll)
+async def retrieve_run(
+    thread_id: str, run_id: str, runs: RunsDep, poll: PollAfter, poll_helper: PollHelper
+) -> WireResponse:
+    return wire(await runs.retrieve_run(thread_id, run_id, poll_helper=poll_helper), poll)
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}")

@@ -91,3 +91,7 @@ class Sandbox(Protocol):
     async def start_session(self) -> SandboxSession:
         """A fresh, ready session with an empty ``/mnt/data``."""
         ...
+
+    def close(self) -> None:
+        """Release what the sandbox holds once all its sessions are shut down."""
+        ...

@@ -6,7 +6,7 @@ from typing import Any
 
 from assistantd.errors import InvalidRequest, not_found
 from assistantd.ids import EXPECTED_BEGINNING, Kind, has_prefix
-from assistantd.store import repos
+from assistantd.store import repos, vector_stores
 from assistantd.store.db import Conn
 
 _NAMES: dict[Kind, str] = {
@@ -61,14 +61,34 @@ async def tool_resources_json(
         out["code_interpreter"] = {"file_ids": ids}
     fs = resources.get("file_search")
     if fs is not None:
-        if fs.get("vector_stores"):
-            raise InvalidRequest(
-                "Creating vector stores through 'tool_resources.file_search.vector_stores' is not supported "
-                "by this server yet.",
-                param=f"{param}.file_search.vector_stores",
-            )
-        store_ids = fs.get("vector_store_ids") or []
-        for i, vs in enumerate(store_ids):
-            check_id("vector_store", vs, f"{param}.file_search.vector_store_ids[{i}]")
-        out["file_search"] = {"vector_store_ids": store_ids}
+        out["file_search"] = {"vector_store_ids": await _file_search_stores(conn, fs, f"{param}.file_search")}
     return out
+
+
+async def _file_search_stores(conn: Conn, fs: dict[str, Any], param: str) -> list[str]:
+    """``vector_store_ids`` (each must exist), or the ``vector_stores`` helper, which creates the store."""
+    from assistantd.services.vector_stores import insert_store  # it imports this module
+
+    ids = fs.get("vector_store_ids")
+    helpers = fs.get("vector_stores")
+    if ids and helpers:
+        raise InvalidRequest(
+            "Only one of 'vector_store_ids' or 'vector_stores' may be provided.", param=f"{param}.vector_stores"
+        )
+    if helpers:
+        helper = helpers[0]
+        store = await insert_store(
+            conn,
+            file_ids=helper.get("file_ids"),
+            chunking=helper.get("chunking_strategy"),
+            metadata=helper.get("metadata"),
+            param=f"{param}.vector_stores[0].",
+        )
+        return [store.id]
+    for i, store_id in enumerate(ids or []):
+        check_id("vector_store", store_id, f"{param}.vector_store_ids[{i}]")
+        if await vector_stores.stores.get(conn, store_id) is None:
+            raise InvalidRequest(
+                f"No vector store found with id '{store_id}'.", param=f"{param}.vector_store_ids[{i}]"
+            )
+    return list(ids or [])

@@ -6,10 +6,11 @@ from typing import Any
 
 from assistantd.errors import InvalidRequest
 from assistantd.ids import new_id
+from assistantd.retrieval.chunking import ChunkingSpec
 from assistantd.services._context import Context, WireObject, now
 from assistantd.services._refs import check_id, missing, require_file
 from assistantd.services.runs_guard import ensure_no_active_run
-from assistantd.store import repos
+from assistantd.store import repos, vector_stores
 from assistantd.store._crud import PageParams
 from assistantd.store.db import Conn
 from assistantd.store.records import MessageRecord, ThreadRecord
@@ -81,6 +82,8 @@ async def new_message_values(
         if any(t["type"] == "code_interpreter" for t in tools) and att.file_id not in ci_files:
             ci_files.append(att.file_id)
             changed = True
+        if any(t["type"] == "file_search" for t in tools):
+            changed = await attach_to_thread_store(conn, resources, att.file_id) or changed
     if len(ci_files) > MAX_CODE_INTERPRETER_FILES:
         raise InvalidRequest(
             f"A thread can have at most {MAX_CODE_INTERPRETER_FILES} code_interpreter files; these "
@@ -106,6 +109,23 @@ async def new_message_values(
         "incomplete_at": None,
     }
     return values, (resources if changed else None)
+
+
+async def attach_to_thread_store(conn: Conn, resources: dict[str, Any], file_id: str) -> bool:
+    """Add a ``file_search`` attachment to the thread's vector store, creating the store (expiring 7 days
+    after its last use) when the thread has none. Updates ``resources``; True when it changed."""
+    from assistantd.services.vector_stores import THREAD_STORE_EXPIRY, file_row, insert_store
+
+    ids = list((resources.get("file_search") or {}).get("vector_store_ids") or [])
+    store = await vector_stores.stores.get(conn, ids[0]) if ids else None
+    changed = False
+    if store is None:
+        store = await insert_store(conn, expires_after=dict(THREAD_STORE_EXPIRY))
+        resources["file_search"] = {"vector_store_ids": [store.id]}
+        changed = True
+    if await vector_stores.get_file(conn, store.id, file_id) is None:
+        await vector_stores.put_files(conn, [file_row(store.id, file_id, ChunkingSpec(), None, None, now())])
+    return changed
 
 
 class Messages:

@@ -3,6 +3,8 @@ outputs; steps list and retrieve. Streaming variants return the run's event stre
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
@@ -14,7 +16,7 @@ from assistantd.backends.registry import BackendRegistry
 from assistantd.errors import InvalidRequest, NotFound
 from assistantd.ids import new_id
 from assistantd.runs.engine import RunEngine
-from assistantd.runs.events import RunEvent, RunEventLog, RunStream
+from assistantd.runs.events import END_EVENTS, RunEvent, RunEventLog, RunStream
 from assistantd.runs.objects import TERMINAL, run_to_wire, step_to_wire
 from assistantd.runs.persist import RunWriter
 from assistantd.runs.worker import WorkerPool
@@ -34,6 +36,8 @@ from assistantd.wire.runs import RunCreate, RunModify, SubmitToolOutputs, Thread
 from assistantd.wire.threads import ThreadCreate
 
 EventStream = RunStream
+ACTIVE = ("queued", "in_progress", "cancelling")
+"""Statuses a poll helper may wait through."""
 
 
 class Runs:
@@ -203,14 +207,31 @@ class Runs:
             raise missing("run", run_id)
         return run
 
-    async def retrieve_run(self, thread_id: str, run_id: str) -> WireObject:
+    async def retrieve_run(self, thread_id: str, run_id: str, *, poll_helper: bool = False) -> WireObject:
+        """The run. For the SDK's poll helpers (``X-Stainless-Poll-Helper: true``) an active run is answered
+        once it stops or waits, or after ``poll_wait_ms``: the helper then needs one poll, not many."""
         async with self.ctx.db.read() as conn:
             run = await self._get(conn, thread_id, run_id)
+        if poll_helper and run.status in ACTIVE and self.ctx.settings.poll_wait_ms > 0:
+            run = await self._await_change(thread_id, run_id)
         if run.status == "requires_action" and run.expires_at is not None and run.expires_at < now():
             await self.engine.expire(run_id)
             async with self.ctx.db.read() as conn:
                 run = await self._get(conn, thread_id, run_id)
         return run_to_wire(run)
+
+    async def _await_change(self, thread_id: str, run_id: str) -> RunRecord:
+        with self.events.subscribe(run_id) as queue:
+            async with self.ctx.db.read() as conn:
+                run = await self._get(conn, thread_id, run_id)  # it may have ended before we subscribed
+            if run.status in ACTIVE:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.ctx.settings.poll_wait_ms / 1000):
+                        while (await queue.get()).event not in END_EVENTS:
+                            pass
+                async with self.ctx.db.read() as conn:
+                    run = await self._get(conn, thread_id, run_id)
+        return run
 
     async def list_runs(self, thread_id: str, page: PageParams) -> WireObject:
         check_id("thread", thread_id, "thread_id")

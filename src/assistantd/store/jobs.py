@@ -8,9 +8,11 @@ processes can share the table; on SQLite the single writer makes the claim atomi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import BindParameter, Select, bindparam, delete, insert, or_, select, update
 
 from assistantd.store.db import Conn
 from assistantd.store.tables import JobRow
@@ -23,38 +25,54 @@ class Claim:
     """How many times the job was claimed before this claim (0: first run)."""
 
 
-async def enqueue(conn: Conn, run_id: str, now: float) -> None:
-    existing = (await conn.execute(select(JobRow.seq).where(JobRow.run_id == run_id))).first()
-    if existing is None:
-        await conn.execute(insert(JobRow).values(run_id=run_id, available_at=now, attempts=0))
-    else:
-        await conn.execute(
-            update(JobRow)
-            .where(JobRow.run_id == run_id)
-            .values(available_at=now, lease_owner=None, lease_until=None, attempts=0)
-        )
+# Hot statements are built once, with bound parameters (see store/_crud.py).
+_FIND = select(JobRow.seq).where(JobRow.run_id == bindparam("_run_id"))
+_INSERT = insert(JobRow)
+_REQUEUE = (
+    update(JobRow)
+    .where(JobRow.run_id == bindparam("_run_id"))
+    .values(available_at=bindparam("_now"), lease_owner=None, lease_until=None, attempts=0)
+)
+_LEASE = (
+    update(JobRow)
+    .where(JobRow.run_id == bindparam("_run_id"))
+    .values(lease_owner=bindparam("_owner"), lease_until=bindparam("_until"), attempts=bindparam("_attempts"))
+)
+_FINISH = delete(JobRow).where(JobRow.run_id == bindparam("_run_id"))
 
 
-async def claim(conn: Conn, owner: str, now: float, lease_seconds: float, run_id: str | None = None) -> Claim | None:
-    """Lease the oldest available job (or ``run_id``'s), if any."""
+@functools.cache
+def _available(one_run: bool, postgres: bool) -> Select[str, int]:
+    now: BindParameter[float] = bindparam("_now")
     stmt = (
         select(JobRow.run_id, JobRow.attempts)
         .where(JobRow.available_at <= now, or_(JobRow.lease_until.is_(None), JobRow.lease_until < now))
         .order_by(JobRow.seq)
         .limit(1)
     )
-    if run_id is not None:
-        stmt = stmt.where(JobRow.run_id == run_id)
-    if conn.dialect.name == "postgresql":
+    if one_run:
+        stmt = stmt.where(JobRow.run_id == bindparam("_run_id"))
+    if postgres:
         stmt = stmt.with_for_update(skip_locked=True)
-    row = (await conn.execute(stmt)).first()
+    return stmt
+
+
+async def enqueue(conn: Conn, run_id: str, now: float) -> None:
+    if (await conn.execute(_FIND, {"_run_id": run_id})).first() is None:
+        await conn.execute(_INSERT, {"run_id": run_id, "available_at": now, "attempts": 0})
+    else:
+        await conn.execute(_REQUEUE, {"_run_id": run_id, "_now": now})
+
+
+async def claim(conn: Conn, owner: str, now: float, lease_seconds: float, run_id: str | None = None) -> Claim | None:
+    """Lease the oldest available job (or ``run_id``'s), if any."""
+    stmt = _available(run_id is not None, conn.dialect.name == "postgresql")
+    params: dict[str, Any] = {"_now": now} if run_id is None else {"_now": now, "_run_id": run_id}
+    row = (await conn.execute(stmt, params)).first()
     if row is None:
         return None
-    await conn.execute(
-        update(JobRow)
-        .where(JobRow.run_id == row.run_id)
-        .values(lease_owner=owner, lease_until=now + lease_seconds, attempts=row.attempts + 1)
-    )
+    lease = {"_run_id": row.run_id, "_owner": owner, "_until": now + lease_seconds, "_attempts": row.attempts + 1}
+    await conn.execute(_LEASE, lease)
     return Claim(run_id=row.run_id, attempts=row.attempts)
 
 
@@ -66,7 +84,7 @@ async def renew(conn: Conn, owner: str, run_ids: list[str], until: float) -> Non
 
 
 async def finish(conn: Conn, run_id: str) -> None:
-    await conn.execute(delete(JobRow).where(JobRow.run_id == run_id))
+    await conn.execute(_FINISH, {"_run_id": run_id})
 
 
 async def release_owner(conn: Conn, owner: str) -> None:

@@ -114,3 +114,37 @@ class RunStepRecord:
     completed_at: int | None
     metadata: dict[str, Any] | None
     usage: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class VectorStoreRecord:
+    id: str
+    created_at: int
+    name: str
+    description: str | None
+    metadata: dict[str, Any] | None
+    expires_after: dict[str, Any] | None
+    expires_at: int | None
+    last_active_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class VectorStoreFileRecord:
+    seq: int
+    vector_store_id: str
+    file_id: str
+    created_at: int
+    status: str
+    last_error: dict[str, Any] | None
+    usage_bytes: int
+    chunking_strategy: dict[str, Any]
+    attributes: dict[str, Any] | None
+    batch_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FileBatchRecord:
+    id: str
+    vector_store_id: str
+    created_at: int
+    cancelled: bool

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from assistantd.store._crud import to_record
 from assistantd.store.db import Conn
@@ -11,11 +11,17 @@ from assistantd.store.tables import MessageRow, RunRow, RunStepRow
 
 ACTIVE_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
 
+# Hot statements are built once, with bound parameters (see store/_crud.py).
+_ACTIVE = (
+    select(RunRow.id).where(RunRow.thread_id == bindparam("thread_id"), RunRow.status.in_(ACTIVE_STATUSES)).limit(1)
+)
+_STEPS = select(RunStepRow).where(RunStepRow.run_id == bindparam("run_id")).order_by(RunStepRow.seq)
+_THREAD = select(MessageRow).where(MessageRow.thread_id == bindparam("thread_id")).order_by(MessageRow.seq)
+
 
 async def active_run_id(conn: Conn, thread_id: str) -> str | None:
     """The thread's non-terminal run, if any."""
-    stmt = select(RunRow.id).where(RunRow.thread_id == thread_id, RunRow.status.in_(ACTIVE_STATUSES)).limit(1)
-    return (await conn.execute(stmt)).scalar()
+    return (await conn.execute(_ACTIVE, {"thread_id": thread_id})).scalar()
 
 
 async def expired_requires_action(conn: Conn, now: int) -> list[str]:
@@ -25,14 +31,13 @@ async def expired_requires_action(conn: Conn, now: int) -> list[str]:
 
 
 async def steps_of_run(conn: Conn, run_id: str) -> list[RunStepRecord]:
-    stmt = select(RunStepRow).where(RunStepRow.run_id == run_id).order_by(RunStepRow.seq)
-    return [to_record(RunStepRecord, r) for r in (await conn.execute(stmt)).all()]
+    return [to_record(RunStepRecord, r) for r in (await conn.execute(_STEPS, {"run_id": run_id})).all()]
 
 
 async def thread_messages(conn: Conn, thread_id: str) -> list[MessageRecord]:
     """The whole thread in order, oldest first (the model's context)."""
-    stmt = select(MessageRow).where(MessageRow.thread_id == thread_id).order_by(MessageRow.seq)
-    return [to_record(MessageRecord, r) for r in (await conn.execute(stmt)).all()]
+    rows = (await conn.execute(_THREAD, {"thread_id": thread_id})).all()
+    return [to_record(MessageRecord, r) for r in rows]
 
 
 async def cancel_requested(conn: Conn, run_ids: list[str]) -> list[str]:

@@ -160,3 +160,49 @@ class JobRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (Index("ix_jobs_available", "available_at"),)
+
+
+class VectorStoreRow(Base):
+    __tablename__ = "vector_stores"
+    seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(256))
+    description: Mapped[str | None] = mapped_column(String(512))
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", Json)
+    expires_after: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger)
+    last_active_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class VectorStoreFileRow(Base):
+    """A file attached to a vector store; its ``status`` is what the ingestion worker advances."""
+
+    __tablename__ = "vector_store_files"
+    seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    vector_store_id: Mapped[str] = mapped_column(String(64), ForeignKey("vector_stores.id", ondelete="CASCADE"))
+    file_id: Mapped[str] = mapped_column(String(64), ForeignKey("files.id", ondelete="CASCADE"))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    last_error: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    usage_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    chunking_strategy: Mapped[dict[str, Any]] = mapped_column(Json)
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    batch_id: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ux_vector_store_files_store_file", "vector_store_id", "file_id", unique=True),
+        Index("ix_vector_store_files_store_status", "vector_store_id", "status"),
+        Index("ix_vector_store_files_batch", "batch_id"),
+        Index("ix_vector_store_files_status", "status"),
+        Index("ix_vector_store_files_file", "file_id"),
+    )
+
+
+class VectorStoreFileBatchRow(Base):
+    __tablename__ = "vector_store_file_batches"
+    seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    vector_store_id: Mapped[str] = mapped_column(String(64), ForeignKey("vector_stores.id", ondelete="CASCADE"))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)

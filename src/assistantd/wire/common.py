@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from assistantd.wire._limits import check_json, check_metadata
+from assistantd.wire._limits import check_json, check_metadata, openai_error
 
 
 class Request(BaseModel):
@@ -67,6 +67,16 @@ Tool = Annotated[CodeInterpreterTool | FileSearchTool | FunctionTool, Field(disc
 class StaticChunking(Request):
     max_chunk_size_tokens: Annotated[int, Field(ge=100, le=4096)]
     chunk_overlap_tokens: Annotated[int, Field(ge=0)]
+
+    @model_validator(mode="after")
+    def _overlap_at_most_half(self) -> StaticChunking:
+        if self.chunk_overlap_tokens > self.max_chunk_size_tokens // 2:
+            raise openai_error(
+                "Invalid '{param}': the overlap must not exceed half of max_chunk_size_tokens "
+                f"({self.max_chunk_size_tokens // 2}), but got {self.chunk_overlap_tokens} instead.",
+                suffix=".chunk_overlap_tokens",
+            )
+        return self
 
 
 class AutoChunkingStrategy(Request):

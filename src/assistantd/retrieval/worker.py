@@ -1,0 +1,144 @@
+"""The ingestion worker: advances vector-store files from ``in_progress`` to ``completed`` or ``failed``.
+
+The queue is the ``vector_store_files`` table itself (status ``in_progress``, oldest first), so files
+attached before a restart are ingested after it. ``notify()`` wakes the worker at once; it also polls,
+because attachments made inside other services' transactions (message attachments, tool_resources
+helpers) do not call it. A file's status is written only if its attachment is still the one that was
+ingested (same ``seq``, still ``in_progress``); otherwise (detached, cancelled or re-attached meanwhile)
+the chunks it wrote are removed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from assistantd.retrieval.chunking import ChunkingSpec
+from assistantd.retrieval.embedders import Embedder, EmbeddingError
+from assistantd.retrieval.extract import ExtractError
+from assistantd.retrieval.index import SearchIndex
+from assistantd.retrieval.ingest import ingest
+from assistantd.store import repos
+from assistantd.store import vector_stores as vs
+from assistantd.store.blobs import BlobStore
+from assistantd.store.db import Database
+from assistantd.store.records import VectorStoreFileRecord
+
+log = logging.getLogger("assistantd.ingest")
+
+POLL_SECONDS = 0.5
+
+
+class IngestWorker:
+    def __init__(
+        self, db: Database, blobs: BlobStore, index: SearchIndex, embedder: Embedder | None, concurrency: int
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.index = index
+        self.embedder = embedder
+        self.concurrency = max(1, concurrency)
+        self._wake = asyncio.Event()
+        self._active: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        await self.collect_garbage()
+        self._loop_task = asyncio.create_task(self._run(), name="ingest-worker")
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._loop_task, *self._active.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._active.clear()
+
+    async def collect_garbage(self) -> None:
+        """Drop indexed chunks of files no longer attached (deleted while the server was down, or with
+        their File, which removes the attachment by cascade)."""
+        async with self.db.read() as conn:
+            attached = await vs.attached_pairs(conn)
+        for store_id, file_id in await self.index.indexed() - attached:
+            await self.index.delete(store_id, file_id)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._fill()
+            except Exception:
+                log.exception("ingestion queue scan failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+            self._wake.clear()
+
+    async def _fill(self) -> None:
+        free = self.concurrency - len(self._active)
+        if free <= 0:
+            return
+        async with self.db.read() as conn:
+            pending = await vs.pending_files(conn, self.concurrency + len(self._active) + free)
+        for record in pending:
+            key = (record.vector_store_id, record.file_id)
+            if key in self._active or free <= 0:
+                continue
+            free -= 1
+            self._active[key] = asyncio.create_task(self._guarded(key, record))
+
+    async def _guarded(self, key: tuple[str, str], record: VectorStoreFileRecord) -> None:
+        try:
+            await self._process(record)
+        except Exception:
+            log.exception("ingesting %s into %s crashed", record.file_id, record.vector_store_id)
+            await self._finish(
+                record, "failed", {"code": "server_error", "message": "The server failed to ingest the file."}
+            )
+        finally:
+            self._active.pop(key, None)
+            self._wake.set()
+
+    async def _process(self, record: VectorStoreFileRecord) -> None:
+        async with self.db.read() as conn:
+            file = await repos.files.get(conn, record.file_id)
+        if file is None:
+            await self._finish(record, "failed", {"code": "invalid_file", "message": "The file was deleted."})
+            return
+        try:
+            data = b"".join([chunk async for chunk in self.blobs.open(file.blob_key)])
+            result = await ingest(
+                data,
+                filename=file.filename,
+                store_id=record.vector_store_id,
+                file_id=record.file_id,
+                attributes=record.attributes or {},
+                spec=ChunkingSpec.from_json(record.chunking_strategy),
+                index=self.index,
+                embedder=self.embedder,
+            )
+        except ExtractError as exc:
+            await self._finish(record, "failed", {"code": exc.code, "message": str(exc)})
+            return
+        except EmbeddingError as exc:
+            log.warning("embedding %s failed: %s", record.file_id, exc)
+            await self._finish(record, "failed", {"code": "server_error", "message": str(exc)})
+            return
+        except FileNotFoundError:
+            await self._finish(record, "failed", {"code": "invalid_file", "message": "The file's bytes are missing."})
+            return
+        await self._finish(record, "completed", None, result.usage_bytes)
+
+    async def _finish(
+        self, record: VectorStoreFileRecord, status: str, error: dict[str, str] | None, usage_bytes: int = 0
+    ) -> None:
+        values = {"status": status, "last_error": error, "usage_bytes": usage_bytes}
+        async with self.db.write() as conn:
+            mine = await vs.update_file(conn, record.vector_store_id, record.file_id, values, seq=record.seq)
+        if not mine or status != "completed":
+            # Detached, cancelled or re-attached while we worked (or failed): leave no chunks behind. A
+            # newer attachment of the same file waits for this task, then indexes it again.
+            await self.index.delete(record.vector_store_id, record.file_id)

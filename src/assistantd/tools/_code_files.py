@@ -1,0 +1,132 @@
+"""Files between the store and a code_interpreter session's ``/mnt/data``.
+
+**In.** The assistant's ``tool_resources.code_interpreter.file_ids`` come first, then the thread's (which
+include message attachments with ``code_interpreter``). Each appears as ``/mnt/data/<its filename>``,
+reduced to the last path component. When two files would share a name, the first keeps it and each later
+one gets its file ID before the extension: ``data.csv``, ``data-file-abc123.csv``. A name that is empty,
+``.``/``..`` or hidden by us becomes the file ID.
+
+**Out.** Files the code creates or changes under ``/mnt/data`` become Files with purpose
+``assistants_output`` and filename ``/mnt/data/<path>``; displayed images become PNG Files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from assistantd.ids import new_id
+from assistantd.store import repos
+from assistantd.store._crud import PageParams
+from assistantd.store.blobs import BlobStore
+from assistantd.store.db import Database
+from assistantd.store.records import FileRecord, RunRecord
+
+MAX_OUTPUT_FILES = 32
+"""New or changed files turned into Files per execution; more are left in the session (and reported)."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+@dataclass(frozen=True)
+class SessionFile:
+    file_id: str
+    name: str
+    """Path relative to ``/mnt/data``."""
+    blob_key: str
+
+
+def _base_name(filename: str, file_id: str) -> str:
+    name = _CONTROL.sub("_", filename.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    if name in ("", ".", "..") or name.startswith(".assistantd-"):
+        return file_id
+    return name[:200]
+
+
+def assign_names(records: list[FileRecord]) -> list[SessionFile]:
+    """Names in ``/mnt/data`` for the input files, clashes resolved as the module docstring says."""
+    taken: set[str] = set()
+    out: list[SessionFile] = []
+    for rec in records:
+        name = _base_name(rec.filename, rec.id)
+        if name in taken:
+            stem, dot, ext = name.rpartition(".")
+            name = f"{stem}-{rec.id}.{ext}" if dot and stem else f"{name}-{rec.id}"
+        taken.add(name)
+        out.append(SessionFile(rec.id, name, rec.blob_key))
+    return out
+
+
+async def input_files(db: Database, run: RunRecord) -> list[SessionFile]:
+    """The run's code_interpreter files (assistant's, then thread's), named for ``/mnt/data``."""
+    async with db.read() as conn:
+        assistant = await repos.assistants.get(conn, run.assistant_id)
+        thread = await repos.threads.get(conn, run.thread_id)
+        ids: list[str] = []
+        for owner in (assistant, thread):
+            resources = (owner.tool_resources if owner else None) or {}
+            ids.extend((resources.get("code_interpreter") or {}).get("file_ids") or [])
+        records = [r for r in [await repos.files.get(conn, i) for i in dict.fromkeys(ids)] if r is not None]
+    return assign_names(records)
+
+
+async def earlier_outputs(db: Database, thread_id: str) -> list[SessionFile]:
+    """Files earlier runs of the thread produced and linked in its messages (restored with a new session)."""
+    ids: list[str] = []
+    async with db.read() as conn:
+        messages, _ = await repos.messages.page(
+            conn, PageParams(limit=100, order="desc"), {"thread_id": thread_id, "role": "assistant"}
+        )
+        for message in messages:
+            for part in message.content or []:
+                for ann in (part.get("text") or {}).get("annotations") or [] if part.get("type") == "text" else []:
+                    if ann.get("type") == "file_path":
+                        ids.append(ann["file_path"]["file_id"])
+        records = [r for r in [await repos.files.get(conn, i) for i in dict.fromkeys(ids)] if r is not None]
+    out: list[SessionFile] = []
+    for rec in reversed(records):  # oldest first, so the newest version of a path wins
+        if rec.purpose == "assistants_output" and rec.filename.startswith("/mnt/data/"):
+            name = rec.filename.removeprefix("/mnt/data/")
+            if name and ".." not in name.split("/") and "/" not in name:
+                out.append(SessionFile(rec.id, name, rec.blob_key))
+    return out
+
+
+async def read_blob(blobs: BlobStore, key: str) -> bytes:
+    path = blobs.local_path(key)
+    if path is not None and os.path.exists(path):
+        return await asyncio.to_thread(path.read_bytes)
+    return b"".join([chunk async for chunk in blobs.open(key)])
+
+
+async def save_output(db: Database, blobs: BlobStore, filename: str, data: bytes) -> str:
+    """A new File (``assistants_output``) holding ``data``; returns its ID."""
+    file_id = new_id("file")
+    size = await blobs.put(file_id, io.BytesIO(data))
+    values: dict[str, Any] = {
+        "id": file_id,
+        "created_at": int(time.time()),
+        "bytes": size,
+        "filename": filename,
+        "purpose": "assistants_output",
+        "status": "processed",
+        "status_details": None,
+        "expires_at": None,
+        "blob_key": file_id,
+    }
+    try:
+        async with db.write() as conn:
+            await repos.files.insert(conn, values)
+    except BaseException:
+        await blobs.delete(file_id)
+        raise
+    return file_id
+
+
+def is_output_candidate(name: str) -> bool:
+    """Skip hidden files and Python caches the code leaves behind."""
+    return not any(part.startswith(".") or part == "__pycache__" for part in name.split("/"))

@@ -1,0 +1,123 @@
+"""The analyst scenario end to end: upload a CSV, the (scripted) model runs code that prints totals, draws a
+chart and writes a cleaned CSV; the answer carries an ``image_file`` and a ``file_path`` link. Polled and streamed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx2
+import openai
+import pytest
+from asgi_lifespan import LifespanManager
+
+from assistantd import Settings, create_app
+from assistantd.backends.scripted import Call, Say, ScriptedBackend
+from assistantd.tools.code_interpreter import CodeInterpreter
+from tests.tools.test_code_interpreter import ANALYST_CODE, SALES
+
+pytestmark = pytest.mark.anyio
+
+ANSWER = "Totals: January 150, February 70, March 30. The cleaned file: [cleaned.csv](sandbox:/mnt/data/cleaned.csv)"
+
+
+@pytest.fixture
+def backend() -> ScriptedBackend:
+    return ScriptedBackend()
+
+
+@pytest.fixture
+async def client(settings: Settings, backend: ScriptedBackend) -> AsyncIterator[openai.AsyncOpenAI]:
+    tool = await CodeInterpreter.open(settings)
+    if tool.pool is None:
+        pytest.skip(f"no sandbox here: {tool.unavailable}")
+    try:
+        app = create_app(settings, model_backend=backend, extra_tools=[tool])
+        async with LifespanManager(app) as manager:
+            http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=manager.app), base_url="http://test")
+            async with openai.AsyncOpenAI(
+                base_url="http://test/v1", api_key="sk-test", http_client=http, max_retries=0
+            ) as c:
+                yield c
+    finally:
+        await tool.close()
+
+
+async def analyst(client: openai.AsyncOpenAI, backend: ScriptedBackend) -> tuple[str, str]:
+    upload = await client.files.create(file=("sales.csv", SALES), purpose="assistants")
+    a = await client.beta.assistants.create(model="m", tools=[{"type": "code_interpreter"}])
+    t = await client.beta.threads.create(
+        messages=[
+            {
+                "role": "user",
+                "content": "Monthly totals as a chart, and a cleaned CSV please.",
+                "attachments": [{"file_id": upload.id, "tools": [{"type": "code_interpreter"}]}],
+            }
+        ]
+    )
+    backend.add(Call(("code_interpreter", json.dumps({"code": ANALYST_CODE}))), Say(ANSWER))
+    return a.id, t.id
+
+
+async def check_answer(client: openai.AsyncOpenAI, backend: ScriptedBackend, thread_id: str, run_id: str) -> None:
+    steps = await client.beta.threads.runs.steps.list(run_id, thread_id=thread_id, order="asc")
+    tool_step = steps.data[0]
+    assert tool_step.type == "tool_calls" and tool_step.status == "completed"
+    [call] = tool_step.step_details.tool_calls  # type: ignore[union-attr]
+    assert call.type == "code_interpreter" and call.code_interpreter.input == ANALYST_CODE  # type: ignore[union-attr]
+    outputs = call.code_interpreter.outputs  # type: ignore[union-attr]
+    assert [o.type for o in outputs] == ["logs", "image"]
+    assert "2024-01    150.0" in outputs[0].logs  # type: ignore[union-attr]
+    image_id = outputs[1].image.file_id  # type: ignore[union-attr]
+
+    [message] = (await client.beta.threads.messages.list(thread_id, run_id=run_id)).data
+    text, image = message.content
+    assert text.type == "text" and text.text.value == ANSWER
+    [ann] = text.text.annotations
+    assert ann.type == "file_path" and ann.text == "sandbox:/mnt/data/cleaned.csv"
+    assert ANSWER[ann.start_index : ann.end_index] == ann.text
+    cleaned = await client.files.content(ann.file_path.file_id)  # type: ignore[union-attr]
+    assert cleaned.content.startswith(b"month,amount\n")
+    assert image.type == "image_file" and image.image_file.file_id == image_id
+    assert (await client.files.content(image_id)).content.startswith(b"\x89PNG")
+
+    second = backend.requests[1]
+    tool_message = [m for m in second.messages if m.role == "tool"][-1]
+    assert "150.0" in str(tool_message.content)
+    assert [f.name for f in backend.requests[0].tools] == ["code_interpreter"]
+
+
+async def test_analyst_scenario_polled(client: openai.AsyncOpenAI, backend: ScriptedBackend) -> None:
+    assistant_id, thread_id = await analyst(client, backend)
+    async with asyncio.timeout(120):
+        run = await client.beta.threads.runs.create_and_poll(thread_id=thread_id, assistant_id=assistant_id)
+    assert run.status == "completed", run.last_error
+    await check_answer(client, backend, thread_id, run.id)
+
+
+async def test_analyst_scenario_streamed(client: openai.AsyncOpenAI, backend: ScriptedBackend) -> None:
+    assistant_id, thread_id = await analyst(client, backend)
+    events: list[Any] = []
+    async with (
+        asyncio.timeout(120),
+        client.beta.threads.runs.stream(thread_id=thread_id, assistant_id=assistant_id) as stream,
+    ):
+        async for event in stream:
+            events.append(event)
+        run = await stream.get_final_run()
+        [step, _] = await stream.get_final_run_steps()
+        [final] = await stream.get_final_messages()
+    assert run.status == "completed"
+    deltas = [e.data.delta.step_details.tool_calls[0] for e in events if e.event == "thread.run.step.delta"]
+    ci = [d.code_interpreter for d in deltas if d.code_interpreter is not None]
+    first_input = next(i for i, d in enumerate(ci) if d.input)
+    first_output = next(i for i, d in enumerate(ci) if d.outputs)
+    assert first_input < first_output  # the code is streamed before the outputs
+    # the SDK's accumulated snapshot of the step matches the stored one
+    [call] = step.step_details.tool_calls  # type: ignore[union-attr]
+    assert call.code_interpreter.input == ANALYST_CODE  # type: ignore[union-attr]
+    assert final.content[0].text.annotations[0].type == "file_path"  # type: ignore[union-attr]
+    assert final.content[1].type == "image_file"
+    await check_answer(client, backend, thread_id, run.id)
