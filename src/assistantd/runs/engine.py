@@ -25,7 +25,7 @@ from assistantd.runs.events import RunEventLog
 from assistantd.runs.objects import TERMINAL, run_to_wire
 from assistantd.runs.outcomes import Completed, Failed, Incomplete, Outcome, RequiresAction, RunAgain, RunTools
 from assistantd.runs.persist import RunGone, RunWriter, begin, now
-from assistantd.runs.server_tools import annotate_answer, run_server_calls
+from assistantd.runs.server_tools import annotate_answer, run_automatic_calls, run_server_calls
 from assistantd.runs.tokens import count_text
 from assistantd.runs.turn import TurnPlayer, TurnResult
 from assistantd.store import repos
@@ -103,6 +103,8 @@ class RunEngine:
 
     async def _loop(self, w: RunWriter, cancel: asyncio.Event) -> None:
         feedback: str | None = None
+        if w.run.required_action is None and not w.run.usage:  # the run's first turn, not a resumption
+            await run_automatic_calls(w, self.tools.for_run(w.run.tools), self.db, self.blobs)
         for _ in range(MAX_TURNS):
             route = self.backends.resolve(w.run.model)
             if route is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from assistantd.ids import new_id
 from assistantd.runs.context import ServerTools
 from assistantd.runs.outcomes import RunTools
 from assistantd.runs.persist import RunWriter, now
@@ -92,3 +93,24 @@ async def annotate_answer(
                 {"id": message.id, "object": "thread.message.delta", "delta": {"content": parts}},
             )
     return [{"type": "text", "text": {"value": text, "annotations": annotations}}, *extra]
+
+
+async def run_automatic_calls(w: RunWriter, server: ServerTools, db: Database, blobs: BlobStore) -> None:
+    """Calls a tool asks to make before the model's first turn (``auto_arguments``, an optional capability:
+    file_search retrieving for every user turn, for small models that never call tools)."""
+    automatic = [(name, tool) for name, (tool, _) in server.items() if hasattr(tool, "auto_arguments")]
+    if not automatic:
+        return
+    async with db.read() as conn:
+        history = await run_queries.thread_messages(conn, w.run.thread_id)
+    user = next((m for m in reversed(history) if m.role == "user"), None)
+    text = " ".join(p["text"]["value"] for p in user.content if p.get("type") == "text") if user else ""
+    for name, tool in automatic:
+        arguments = tool.auto_arguments(text)
+        if arguments is None:
+            continue
+        player = TurnPlayer(w, frozenset(server))
+        player.result.tool_step = w.new_step("tool_calls", {"type": "tool_calls", "tool_calls": []})
+        await w.insert(player.result.tool_step)
+        zero = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+        await run_server_calls(w, player, RunTools([(0, new_id("call"), name, arguments)], []), server, db, blobs, zero)
