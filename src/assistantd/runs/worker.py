@@ -37,6 +37,9 @@ class WorkerPool:
         self._running: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._executing: set[asyncio.Task[None]] = set()
+        self._busy = 0
+        """Executions running or reserved; at most ``concurrency``."""
+        self._freed = asyncio.Event()
 
     def notify(self) -> None:
         """A job was enqueued: wake an idle worker now rather than at its next poll."""
@@ -67,11 +70,39 @@ class WorkerPool:
     async def execute_claimed(self, run_id: str) -> None:
         await self._execute(run_id, recovered=False)
 
+    def reserve(self) -> bool:
+        """Hold an execution slot for a run the caller is about to create (the direct path: the process that
+        creates a run claims it in the same transaction and starts it at once, with no dispatcher round
+        trip). Pair with ``start_reserved`` or ``unreserve``."""
+        if self._busy >= self.concurrency:
+            return False
+        self._busy += 1
+        return True
+
+    def unreserve(self) -> None:
+        self._release_slot()
+
+    def start_reserved(self, run_id: str) -> None:
+        self._start(run_id, recovered=False)
+
+    def _start(self, run_id: str, recovered: bool) -> None:
+        task = asyncio.create_task(self._execute(run_id, recovered))
+        self._executing.add(task)
+        task.add_done_callback(self._executing.discard)
+        task.add_done_callback(lambda _: self._release_slot())
+
+    def _release_slot(self) -> None:
+        self._busy -= 1
+        self._freed.set()
+
     async def _dispatch(self) -> None:
-        """One claimer hands jobs to up to ``concurrency`` executions (no herd of claimers)."""
-        slots = asyncio.Semaphore(self.concurrency)
+        """One claimer hands queued jobs to up to ``concurrency`` executions (no herd of claimers)."""
         while True:
-            await slots.acquire()
+            if self._busy >= self.concurrency:
+                self._freed.clear()
+                await self._freed.wait()
+                continue
+            self._busy += 1
             claim = None
             try:
                 self._wake.clear()
@@ -80,14 +111,11 @@ class WorkerPool:
             except Exception:
                 log.exception("claiming a job failed")
             if claim is None:
-                slots.release()
+                self._release_slot()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
                 continue
-            task = asyncio.create_task(self._execute(claim.run_id, claim.attempts > 0))
-            self._executing.add(task)
-            task.add_done_callback(self._executing.discard)
-            task.add_done_callback(lambda _: slots.release())
+            self._start(claim.run_id, claim.attempts > 0)
 
     async def _execute(self, run_id: str, recovered: bool) -> None:
         self._running.add(run_id)
