@@ -191,7 +191,7 @@ async def test_steps_list_and_retrieve(client: openai.AsyncOpenAI, backend: Scri
         assert one == step
     with pytest.raises(openai.NotFoundError) as nf:
         await client.beta.threads.runs.steps.retrieve("step_nope", thread_id=t.id, run_id=run.id)
-    assert_api_error(nf.value, 404)
+    assert_api_error(nf.value, 404, param="step_id")
     with pytest.raises(openai.BadRequestError) as bad:
         await client.beta.threads.runs.steps.retrieve("nope", thread_id=t.id, run_id=run.id)
     assert_api_error(bad.value, 400, param="step_id")
@@ -207,11 +207,11 @@ async def test_bad_references_are_rejected_and_nothing_is_stored(
     assert_api_error(nf.value, 404, param="assistant_id")
     assert_error(await raw.post(f"/threads/{t.id}/runs", json={"assistant_id": "nope"}), 400, param="assistant_id")
     assert_error(await raw.post("/threads/nope/runs", json={"assistant_id": a.id}), 400, param="thread_id")
-    assert_error(await raw.post("/threads/thread_nope/runs", json={"assistant_id": a.id}), 404)
+    assert_error(await raw.post("/threads/thread_nope/runs", json={"assistant_id": a.id}), 404, param="thread_id")
     assert_error(await raw.get(f"/threads/{t.id}/runs/nope"), 400, param="run_id")
-    assert_error(await raw.get(f"/threads/{t.id}/runs/run_nope"), 404)
-    assert_error(await raw.post(f"/threads/{t.id}/runs/run_nope/cancel"), 404)
-    assert_error(await raw.get(f"/threads/{t.id}/runs/run_nope/steps"), 404)
+    assert_error(await raw.get(f"/threads/{t.id}/runs/run_nope"), 404, param="run_id")
+    assert_error(await raw.post(f"/threads/{t.id}/runs/run_nope/cancel"), 404, param="run_id")
+    assert_error(await raw.get(f"/threads/{t.id}/runs/run_nope/steps"), 404, param="run_id")
     assert_error(await raw.post("/threads/runs", json={"assistant_id": "asst_nope"}), 404, param="assistant_id")
     assert_error(
         await raw.post(f"/threads/{t.id}/runs", json={"assistant_id": a.id, "max_prompt_tokens": 10}),
@@ -222,7 +222,7 @@ async def test_bad_references_are_rejected_and_nothing_is_stored(
     await client.beta.threads.delete(t.id)
     with pytest.raises(openai.NotFoundError) as gone:
         await client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id)
-    assert_api_error(gone.value, 404)
+    assert_api_error(gone.value, 404, param="thread_id")
     assert db_count(settings, "runs") == 0 and db_count(settings, "jobs") == 0
     assert db_count(settings, "threads") == 0  # create_thread_and_run with a bad assistant left no thread
     assert backend.requests == []

@@ -64,7 +64,7 @@ class Runs:
         async def insert(conn: Conn) -> list[RunEvent]:
             thread = await repos.threads.get(conn, thread_id)
             if thread is None:
-                raise missing("thread", thread_id)
+                raise missing("thread", thread_id, "thread_id")
             run = await self._insert_run(conn, run_id, thread, req, req.additional_instructions)
             for i, message in enumerate(req.additional_messages or []):
                 values, resources = await new_message_values(conn, thread, message, f"additional_messages[{i}]")
@@ -218,8 +218,8 @@ class Runs:
         run = await repos.runs.get(conn, run_id)
         if run is None or run.thread_id != thread_id:
             if await repos.threads.get(conn, thread_id) is None:
-                raise missing("thread", thread_id)
-            raise missing("run", run_id)
+                raise missing("thread", thread_id, "thread_id")
+            raise missing("run", run_id, "run_id")
         return run
 
     async def retrieve_run(self, thread_id: str, run_id: str, *, poll_helper: bool = False) -> WireObject:
@@ -253,7 +253,7 @@ class Runs:
         async with self.ctx.db.read() as conn:
             records, has_more = await repos.runs.page(conn, page, {"thread_id": thread_id})
             if not records and await repos.threads.get(conn, thread_id) is None:
-                raise missing("thread", thread_id)
+                raise missing("thread", thread_id, "thread_id")
         return list_page([run_to_wire(r) for r in records], has_more)
 
     async def modify_run(self, thread_id: str, run_id: str, req: RunModify) -> WireObject:
@@ -351,7 +351,7 @@ class Runs:
             await self._get(conn, thread_id, run_id)
             step = await repos.run_steps.get(conn, step_id)
         if step is None or step.run_id != run_id:
-            raise missing("step", step_id)
+            raise missing("step", step_id, "step_id")
         return step_to_wire(step, frozenset(include))
 
 
