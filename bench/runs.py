@@ -41,6 +41,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 HEADERS = {"Authorization": "Bearer bench", "OpenAI-Beta": "assistants=v2", "Content-Type": "application/json"}
+POLL_HEADERS = {**HEADERS, "X-Stainless-Poll-Helper": "true"}  # what the SDK's poll helpers send
 
 
 def free_port() -> int:
@@ -221,7 +222,8 @@ async def poll_scenario(base: str, clients: int, seconds: float) -> dict[str, An
                     wait = int(r.headers.get("openai-poll-after-ms", "1000")) / 1000
                 # The SDK's poll(): retrieve at once, then sleep the hinted interval between retrievals.
                 while run["status"] in ("queued", "in_progress", "cancelling"):
-                    async with session.get(f"{base}/v1/threads/{thread_id}/runs/{run['id']}", headers=HEADERS) as r:
+                    url = f"{base}/v1/threads/{thread_id}/runs/{run['id']}"
+                    async with session.get(url, headers=POLL_HEADERS) as r:
                         run = await r.json()
                         wait = int(r.headers.get("openai-poll-after-ms", "1000")) / 1000
                     if run["status"] in ("queued", "in_progress", "cancelling"):

@@ -225,28 +225,22 @@ class Runs:
     async def retrieve_run(self, thread_id: str, run_id: str, *, poll_helper: bool = False) -> WireObject:
         """The run. For the SDK's poll helpers (``X-Stainless-Poll-Helper: true``) an active run is answered
         once it stops or waits, or after ``poll_wait_ms``: the helper then needs one poll, not many."""
-        async with self.ctx.db.read() as conn:
-            run = await self._get(conn, thread_id, run_id)
-        if poll_helper and run.status in ACTIVE and self.ctx.settings.poll_wait_ms > 0:
-            run = await self._await_change(thread_id, run_id)
-        if run.status == "requires_action" and run.expires_at is not None and run.expires_at < now():
-            await self.engine.expire(run_id)
+        wait = poll_helper and self.ctx.settings.poll_wait_ms > 0
+        with self.events.subscribe(run_id) if wait else contextlib.nullcontext() as queue:
             async with self.ctx.db.read() as conn:
                 run = await self._get(conn, thread_id, run_id)
-        return run_to_wire(run)
-
-    async def _await_change(self, thread_id: str, run_id: str) -> RunRecord:
-        with self.events.subscribe(run_id) as queue:
-            async with self.ctx.db.read() as conn:
-                run = await self._get(conn, thread_id, run_id)  # it may have ended before we subscribed
-            if run.status in ACTIVE:
+            if queue is not None and run.status in ACTIVE:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.ctx.settings.poll_wait_ms / 1000):
                         while (await queue.get()).event not in END_EVENTS:
                             pass
                 async with self.ctx.db.read() as conn:
                     run = await self._get(conn, thread_id, run_id)
-        return run
+        if run.status == "requires_action" and run.expires_at is not None and run.expires_at < now():
+            await self.engine.expire(run_id)
+            async with self.ctx.db.read() as conn:
+                run = await self._get(conn, thread_id, run_id)
+        return run_to_wire(run)
 
     async def list_runs(self, thread_id: str, page: PageParams) -> WireObject:
         check_id("thread", thread_id, "thread_id")
