@@ -39,7 +39,7 @@ from typing import Any
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from runs import HEADERS, cpu_seconds, free_port, pct, process, wait_health  # noqa: E402
+from runs import HEADERS, cpu_seconds, free_port, pct, process, wait_health
 
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / "data"
@@ -82,7 +82,11 @@ async def quality() -> dict[str, Any]:
         ingest_seconds = time.perf_counter() - started
         qs = questions()
         vectors = await raw.embed([q["question"] for q in qs])
-        out: dict[str, Any] = {"chunks": result.chunks, "questions": len(qs), "ingest_seconds": round(ingest_seconds, 1)}
+        out: dict[str, Any] = {
+            "chunks": result.chunks,
+            "questions": len(qs),
+            "ingest_seconds": round(ingest_seconds, 1),
+        }
         for mode in ("keyword", "vector", "hybrid"):
             recall, ndcg = [], []
             for q, vector in zip(qs, vectors, strict=True):
@@ -119,9 +123,7 @@ def serve_cmd(port: int) -> list[str]:
 
 
 def memory_mb(pid: int) -> dict[str, float]:
-    fields = dict(
-        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
-    )
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     return {k: round(int(fields[k].split()[0]) / 1024, 1) for k in ("VmRSS", "VmHWM")}
 
 
@@ -226,7 +228,12 @@ async def ingestion(quick: bool) -> dict[str, Any]:
                 store = (await call(server.session, "POST", f"{server.base}/v1/vector_stores", {"name": label}))["id"]
                 seconds = await ingest_files(server.session, server.base, store, files)
                 mb = sum(len(c) for _, c in files) / 1e6
-                results[label] = {"mb": round(mb, 2), "files": len(files), "seconds": round(seconds, 2), "mb_per_s": round(mb / seconds, 3)}
+                results[label] = {
+                    "mb": round(mb, 2),
+                    "files": len(files),
+                    "seconds": round(seconds, 2),
+                    "mb_per_s": round(mb / seconds, 3),
+                }
     same = results["instant_upstream_same_as_local"]["seconds"]
     results["share_outside_embedder"] = round(same / results["local"]["seconds"], 3)
     return results
@@ -254,7 +261,12 @@ async def grow_to(server: Server, store: str, chunks: int, pool: list[Path], use
         batch = pool[used : used + need]
         if not batch:
             raise RuntimeError("not enough source files on this machine for the corpus")
-        await ingest_files(server.session, server.base, store, [(f"{i}-{p.name}", p.read_bytes()) for i, p in enumerate(batch, start=used)])
+        await ingest_files(
+            server.session,
+            server.base,
+            store,
+            [(f"{i}-{p.name}", p.read_bytes()) for i, p in enumerate(batch, start=used)],
+        )
         used += len(batch)
 
 
@@ -307,7 +319,11 @@ async def search(quick: bool) -> dict[str, Any]:
                 used = await grow_to(server, store, size, pool, used)
                 grown = time.perf_counter() - started
                 await load(server, store, 1, 50)  # warm: loads the store's vectors, caches document frequencies
-                row: dict[str, Any] = {"chunks": await store_chunks(server), "files": used, "ingest_seconds": round(grown, 1)}
+                row: dict[str, Any] = {
+                    "chunks": await store_chunks(server),
+                    "files": used,
+                    "ingest_seconds": round(grown, 1),
+                }
                 row["one_client"] = await load(server, store, 1, requests // 2)
                 row["sixteen_clients"] = await load(server, store, 16, requests)
                 row["memory_mb"] = memory_mb(server.proc.pid)

@@ -79,6 +79,6 @@ def test_mounted_routes_are_found(tmp_path: Path) -> None:
 
 
 def test_public_surface_is_pinned() -> None:
-    assert sorted(assistantd.__all__) == ["BlobStore", "Settings", "create_app"]
+    assert sorted(assistantd.__all__) == ["BlobStore", "Embedder", "SearchIndex", "Settings", "create_app"]
     for name in assistantd.__all__:
         assert getattr(assistantd, name) is not None

@@ -123,7 +123,7 @@ class Settings(BaseSettings):
     embedding_api_key: str = ""
     """Bearer key for the embeddings upstream; empty means ``upstream_api_key``."""
     embedding_batch_size: int = 32
-    """Texts per embedding call (local forward pass or upstream request)."""
+    """Texts per request to the embeddings upstream."""
     ingest_workers: int = 2
     """Vector-store files ingested at once (text extraction, chunking, embedding, indexing)."""
     file_search_wait_seconds: float = 60.0

@@ -45,7 +45,9 @@ async def app(settings: Settings, backend: ScriptedBackend) -> AsyncIterator[Fas
 
 async def manual_store(client: openai.AsyncOpenAI) -> tuple[str, str]:
     store = await client.vector_stores.create(name="manuals")
-    f = await client.vector_stores.files.upload_and_poll(vector_store_id=store.id, file=("x200-manual.txt", MANUAL.encode()))
+    f = await client.vector_stores.files.upload_and_poll(
+        vector_store_id=store.id, file=("x200-manual.txt", MANUAL.encode())
+    )
     await client.vector_stores.files.upload_and_poll(vector_store_id=store.id, file=("faq.txt", FAQ.encode()))
     return store.id, f.id
 
@@ -102,7 +104,9 @@ async def test_support_manual_scenario_polled(client: openai.AsyncOpenAI, backen
     results = call.file_search.results or []
     assert results[0].file_id == manual_id and results[0].file_name == "x200-manual.txt"
     assert 0 < results[0].score <= 1 and results[0].content is None
-    full = await client.beta.threads.runs.steps.retrieve(tool_step.id, thread_id=thread.id, run_id=run.id, include=[INCLUDE])
+    full = await client.beta.threads.runs.steps.retrieve(
+        tool_step.id, thread_id=thread.id, run_id=run.id, include=[INCLUDE]
+    )
     content = full.step_details.tool_calls[0].file_search.results[0].content  # type: ignore[union-attr]
     assert content and "three-year" in (content[0].text or "")
 
@@ -112,12 +116,24 @@ async def test_support_manual_scenario_streamed(client: openai.AsyncOpenAI, back
     assistant_id = await support_assistant(client, store_id)
     backend.add(Call(("file_search", json.dumps({"query": "warranty"}))), Say(ANSWER))
     thread = await client.beta.threads.create(messages=[{"role": "user", "content": "Warranty of the X200?"}])
+    delta_citations: list[str] = []
     async with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant_id) as stream:
-        events = [e.event async for e in stream]
+        events = []
+        async for event in stream:
+            events.append(event.event)
+            if event.event == "thread.message.delta":
+                for part in event.data.delta.content or []:
+                    if part.type == "text" and part.text and part.text.annotations:
+                        delta_citations += [
+                            a.file_citation.file_id
+                            for a in part.text.annotations
+                            if a.type == "file_citation" and a.file_citation and a.file_citation.file_id
+                        ]
         run = await stream.get_final_run()
         messages = await stream.get_final_messages()
     assert run.status == "completed"
     assert "thread.run.step.delta" in events
+    assert delta_citations == [manual_id]  # the annotations arrive in a delta too
     text = text_of(messages[-1])
     assert [a.file_citation.file_id for a in text.annotations if a.type == "file_citation"] == [manual_id]
 
@@ -164,7 +180,11 @@ async def test_attachment_creates_the_thread_store(client: openai.AsyncOpenAI, b
     assistant = await client.beta.assistants.create(model="gpt-4o", tools=[{"type": "file_search"}])
     thread = await client.beta.threads.create(
         messages=[
-            {"role": "user", "content": "Warranty?", "attachments": [{"file_id": manual.id, "tools": [{"type": "file_search"}]}]}
+            {
+                "role": "user",
+                "content": "Warranty?",
+                "attachments": [{"file_id": manual.id, "tools": [{"type": "file_search"}]}],
+            }
         ]
     )
     assert thread.tool_resources and thread.tool_resources.file_search
@@ -174,7 +194,10 @@ async def test_attachment_creates_the_thread_store(client: openai.AsyncOpenAI, b
     assert store.expires_after.anchor == "last_active_at" and store.file_counts.total == 1
     faq = await make_file(client, FAQ.encode(), "faq.txt")
     await client.beta.threads.messages.create(
-        thread.id, role="user", content="And shipping?", attachments=[{"file_id": faq.id, "tools": [{"type": "file_search"}]}]
+        thread.id,
+        role="user",
+        content="And shipping?",
+        attachments=[{"file_id": faq.id, "tools": [{"type": "file_search"}]}],
     )
     same = await client.beta.threads.retrieve(thread.id)
     assert same.tool_resources.file_search.vector_store_ids == [store_id]  # type: ignore[union-attr]
@@ -214,7 +237,7 @@ async def test_tool_resources_helper_and_validation(client: openai.AsyncOpenAI) 
 
 @pytest.mark.settings(file_search_every_turn=True)
 async def test_every_turn_search_for_models_that_never_call_tools(
-    client: openai.AsyncOpenAI, backend: ScriptedBackend, fastapi_tools: None = None
+    client: openai.AsyncOpenAI, backend: ScriptedBackend
 ) -> None:
     store_id, manual_id = await manual_store(client)
     assistant_id = await support_assistant(client, store_id)

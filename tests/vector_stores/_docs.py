@@ -85,4 +85,5 @@ def pptx(text: str) -> bytes:
 
 def html(text: str) -> bytes:
     body = "".join(f"<p>{p}</p>" for p in text.split("\n\n"))
-    return f"<html><head><style>p {{color: red}}</style><script>var secret = 1;</script></head><body>{body}</body></html>".encode()
+    head = "<style>p {color: red}</style><script>var secret = 1;</script>"
+    return f"<html><head>{head}</head><body>{body}</body></html>".encode()

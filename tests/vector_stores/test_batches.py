@@ -22,7 +22,9 @@ async def test_upload_and_poll(client: openai.AsyncOpenAI) -> None:
     assert batch.id.startswith("vsfb_") and batch.object == "vector_store.files_batch"
     assert batch.file_counts.model_dump() == {"in_progress": 0, "completed": 2, "failed": 1, "cancelled": 0, "total": 3}
     assert batch.status == "completed"
-    _, body = await wire(client.vector_stores.file_batches.with_raw_response.retrieve(batch.id, vector_store_id=store.id))
+    _, body = await wire(
+        client.vector_stores.file_batches.with_raw_response.retrieve(batch.id, vector_store_id=store.id)
+    )
     assert_schema(body, "VectorStoreFileBatchObject")
     listed = [f async for f in client.vector_stores.file_batches.list_files(batch.id, vector_store_id=store.id)]
     assert len(listed) == 3
@@ -60,7 +62,10 @@ async def test_files_with_their_own_options(client: openai.AsyncOpenAI) -> None:
             {
                 "file_id": b.id,
                 "attributes": {"kind": "faq"},
-                "chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 200, "chunk_overlap_tokens": 0}},
+                "chunking_strategy": {
+                    "type": "static",
+                    "static": {"max_chunk_size_tokens": 200, "chunk_overlap_tokens": 0},
+                },
             },
         ],
     )
@@ -68,7 +73,9 @@ async def test_files_with_their_own_options(client: openai.AsyncOpenAI) -> None:
     fa = await client.vector_stores.files.retrieve(a.id, vector_store_id=store.id)
     fb = await client.vector_stores.files.retrieve(b.id, vector_store_id=store.id)
     assert fa.attributes == {"kind": "manual"} and fb.attributes == {"kind": "faq"}
-    assert fb.chunking_strategy is not None and fb.chunking_strategy.model_dump()["static"]["max_chunk_size_tokens"] == 200
+    assert (
+        fb.chunking_strategy is not None and fb.chunking_strategy.model_dump()["static"]["max_chunk_size_tokens"] == 200
+    )
 
 
 async def test_global_options_apply_to_file_ids(client: openai.AsyncOpenAI) -> None:

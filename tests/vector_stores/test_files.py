@@ -10,7 +10,7 @@ from assistantd import Settings
 from tests._schema import assert_schema
 from tests._support import assert_api_error, assert_error, make_file, wire
 from tests.vector_stores import _docs
-from tests.vector_stores._docs import FAQ, MANUAL
+from tests.vector_stores._docs import MANUAL
 
 
 async def test_upload_and_poll(client: openai.AsyncOpenAI) -> None:
@@ -142,7 +142,9 @@ async def test_update_attributes(client: openai.AsyncOpenAI) -> None:
         ({"k": None}, "attributes.k"),
     ],
 )
-async def test_bad_attributes(client: openai.AsyncOpenAI, raw: httpx2.AsyncClient, attributes: object, param: str) -> None:
+async def test_bad_attributes(
+    client: openai.AsyncOpenAI, raw: httpx2.AsyncClient, attributes: object, param: str
+) -> None:
     store = await client.vector_stores.create()
     a = await make_file(client)
     response = await raw.post(f"/vector_stores/{store.id}/files", json={"file_id": a.id, "attributes": attributes})

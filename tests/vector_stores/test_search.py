@@ -15,7 +15,11 @@ from tests.vector_stores._docs import FAQ, MANUAL
 CATALOG = [
     ("x200.txt", MANUAL, {"product": "x200", "year": 2024, "public": True, "tier": "gold"}),
     ("faq.txt", FAQ, {"product": "shop", "year": 2023, "public": True, "tier": "silver"}),
-    ("z9.txt", "The Z9 kettle has a one-year warranty and boils water in ninety seconds.", {"product": "z9", "year": 2022, "public": False}),
+    (
+        "z9.txt",
+        "The Z9 kettle has a one-year warranty and boils water in ninety seconds.",
+        {"product": "z9", "year": 2022, "public": False},
+    ),
 ]
 
 
@@ -59,7 +63,9 @@ async def test_max_num_results_and_threshold(client: openai.AsyncOpenAI, store: 
     cut = every.data[0].score - 1e-6
     high = await client.vector_stores.search(store_id, query="warranty", ranking_options={"score_threshold": cut})
     assert [d.file_id for d in high.data] == [every.data[0].file_id]
-    none = await client.vector_stores.search(store_id, query="warranty", ranking_options={"score_threshold": 1.0, "ranker": "none"})
+    none = await client.vector_stores.search(
+        store_id, query="warranty", ranking_options={"score_threshold": 1.0, "ranker": "none"}
+    )
     assert none.data == []
 
 
@@ -67,7 +73,9 @@ async def test_query_list_and_rewrite(client: openai.AsyncOpenAI, store: tuple[s
     store_id, ids = store
     page = await client.vector_stores.search(store_id, query=["kettle boils", "refund returns"])
     assert {ids["z9.txt"], ids["faq.txt"]} <= {d.file_id for d in page.data}
-    rewritten = await client.vector_stores.search(store_id, query="How long is the warranty on the X200?", rewrite_query=True)
+    rewritten = await client.vector_stores.search(
+        store_id, query="How long is the warranty on the X200?", rewrite_query=True
+    )
     assert rewritten.search_query == ["long warranty x200"]
     assert rewritten.data[0].file_id == ids["x200.txt"]
 
@@ -87,7 +95,13 @@ async def test_query_list_and_rewrite(client: openai.AsyncOpenAI, store: tuple[s
         ({"type": "eq", "key": "tier", "value": "gold"}, {"x200.txt"}),
         ({"type": "ne", "key": "tier", "value": "gold"}, {"faq.txt", "z9.txt"}),
         (
-            {"type": "and", "filters": [{"type": "eq", "key": "public", "value": True}, {"type": "lt", "key": "year", "value": 2024}]},
+            {
+                "type": "and",
+                "filters": [
+                    {"type": "eq", "key": "public", "value": True},
+                    {"type": "lt", "key": "year", "value": 2024},
+                ],
+            },
             {"faq.txt"},
         ),
         (
@@ -95,7 +109,13 @@ async def test_query_list_and_rewrite(client: openai.AsyncOpenAI, store: tuple[s
                 "type": "or",
                 "filters": [
                     {"type": "eq", "key": "product", "value": "z9"},
-                    {"type": "and", "filters": [{"type": "eq", "key": "tier", "value": "gold"}, {"type": "gte", "key": "year", "value": 2024}]},
+                    {
+                        "type": "and",
+                        "filters": [
+                            {"type": "eq", "key": "tier", "value": "gold"},
+                            {"type": "gte", "key": "year", "value": 2024},
+                        ],
+                    },
                 ],
             },
             {"x200.txt", "z9.txt"},
@@ -107,7 +127,10 @@ async def test_filters(
 ) -> None:
     store_id, ids = store
     page = await client.vector_stores.search(
-        store_id, query="warranty shipping returns kettle grinder", filters=filters, max_num_results=50  # type: ignore[arg-type]
+        store_id,
+        query="warranty shipping returns kettle grinder",
+        filters=filters,
+        max_num_results=50,  # type: ignore[arg-type]
     )
     names = {name for name, fid in ids.items() if fid in {d.file_id for d in page.data}}
     assert names == expected
@@ -155,3 +178,12 @@ async def test_local_model_finds_meaning_without_shared_words(
     assert page.data[0].file_id == ids["faq.txt"]
     page = await client.vector_stores.search(store_id, query="heating beverages quickly")
     assert page.data[0].file_id == ids["z9.txt"]
+
+
+@pytest.mark.settings(embeddings="upstream", embedding_base_url="http://127.0.0.1:9/v1")
+async def test_embeddings_upstream_down(client: openai.AsyncOpenAI) -> None:
+    """Nothing listens on port 9: ingestion fails with a server_error; search still answers (keywords)."""
+    store = await client.vector_stores.create()
+    f = await client.vector_stores.files.upload_and_poll(vector_store_id=store.id, file=("m.txt", MANUAL.encode()))
+    assert f.status == "failed" and f.last_error is not None and f.last_error.code == "server_error"
+    assert (await client.vector_stores.search(store.id, query="warranty")).data == []

@@ -48,7 +48,8 @@ async def test_create_with_files_ingests_them(client: openai.AsyncOpenAI) -> Non
 async def test_chunking_strategy_is_reported_as_static(client: openai.AsyncOpenAI) -> None:
     a = await make_file(client, MANUAL.encode(), "manual.txt")
     store = await client.vector_stores.create(
-        file_ids=[a.id], chunking_strategy={"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 50}}
+        file_ids=[a.id],
+        chunking_strategy={"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 50}},
     )
     f = await client.vector_stores.files.retrieve(a.id, vector_store_id=store.id)
     assert f.chunking_strategy is not None and f.chunking_strategy.model_dump() == {

@@ -69,8 +69,8 @@ class LocalEmbedder:
     dimensions = 384
     window_tokens = 200  # ≈ 240 word pieces: within the model's 256
 
-    def __init__(self, batch_size: int = 32) -> None:
-        self.batch_size = batch_size
+    forward_batch = 8
+    """Texts per forward pass: larger batches are slower on CPU (the attention scores leave the cache)."""
 
     async def embed(self, texts: Sequence[str]) -> Vectors:
         return await asyncio.to_thread(self._embed_sync, list(texts))
@@ -82,8 +82,8 @@ class LocalEmbedder:
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         # Similar lengths in one forward pass: less padding.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
+        for start in range(0, len(order), self.forward_batch):
+            batch = order[start : start + self.forward_batch]
             out[batch] = model.encode([texts[i] for i in batch])
         return out
 
@@ -200,4 +200,4 @@ def make_embedder(settings: Settings, http: httpx.AsyncClient) -> Embedder | Non
     from assistantd.retrieval import minilm
 
     minilm.model_dir()  # fail at start-up, with the install command, when the model package is missing
-    return LocalEmbedder(settings.embedding_batch_size)
+    return LocalEmbedder()

@@ -21,6 +21,19 @@ from assistantd.retrieval.chunking import Chunk, ChunkingSpec, chunk_text, decod
 from assistantd.retrieval.embedders import Embedder, normalize
 from assistantd.retrieval.extract import extract_text
 from assistantd.retrieval.index import IndexedFile, SearchIndex
+from assistantd.store.blobs import BlobStore
+
+
+async def read_blob(blobs: BlobStore, key: str) -> bytes:
+    """A file's bytes, whole (from disk in a thread when the store has a path; the stream closed always)."""
+    path = blobs.local_path(key)
+    if path is not None:
+        return await asyncio.to_thread(path.read_bytes)
+    stream = blobs.open(key)
+    try:
+        return b"".join([chunk async for chunk in stream])
+    finally:
+        await stream.aclose()  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)

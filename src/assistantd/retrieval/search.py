@@ -3,7 +3,9 @@ share them, and the one search routine both use (several queries, several stores
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,16 +14,18 @@ import httpx
 import numpy as np
 import numpy.typing as npt
 
-from assistantd.retrieval.embedders import CachedEmbedder, Embedder, make_embedder
+from assistantd.retrieval.embedders import CachedEmbedder, Embedder, EmbeddingError, make_embedder
 from assistantd.retrieval.filters import Filter
 from assistantd.retrieval.index import Hit, Mode, SearchIndex, SearchQuery
 from assistantd.retrieval.sqlite_index import SqliteIndex
 from assistantd.retrieval.worker import IngestWorker
 from assistantd.settings import Settings
+from assistantd.store import vector_stores
 from assistantd.store.blobs import BlobStore
 from assistantd.store.db import Database
 
 QUERY_CACHE = 1024
+log = logging.getLogger("assistantd.retrieval")
 
 
 @dataclass
@@ -30,6 +34,8 @@ class Retrieval:
     embedder: Embedder | None
     """Embeds documents (through the embedding cache); None: keyword search only."""
     worker: IngestWorker
+    db: Database
+    """The main database: a hit counts only while its file is attached and ``completed`` there."""
     query_embedder: Embedder | None = None
     """Embeds queries (not cached on disk: queries are many and small); defaults to ``embedder``."""
     _queries: OrderedDict[str, npt.NDArray[np.float32]] = field(default_factory=OrderedDict)
@@ -41,7 +47,7 @@ class Retrieval:
         await self.worker.stop()
         close = getattr(self.index, "close", None)
         if close is not None:
-            close()
+            await asyncio.to_thread(close)
 
     async def _query_vectors(self, queries: Sequence[str]) -> list[npt.NDArray[np.float32]] | None:
         embedder = self.query_embedder or self.embedder
@@ -66,7 +72,12 @@ class Retrieval:
         mode: Mode = "hybrid",
     ) -> list[Hit]:
         """The best chunks over every store and query (a chunk found twice keeps its best score)."""
-        vectors = await self._query_vectors(queries) if mode != "keyword" else None
+        vectors = None
+        if mode != "keyword":
+            try:
+                vectors = await self._query_vectors(queries)
+            except EmbeddingError as exc:  # the embeddings upstream is down: still answer, from keywords
+                log.warning("query embedding failed, searching by keywords only: %s", exc)
         best: dict[tuple[str, str, int], Hit] = {}
         for store_id in store_ids:
             for i, text in enumerate(queries):
@@ -75,8 +86,23 @@ class Retrieval:
                     key = (store_id, hit.file_id, hit.chunk_index)
                     if key not in best or best[key].score < hit.score:
                         best[key] = dataclasses.replace(hit, store_id=store_id)
-        ranked = sorted(best.values(), key=lambda h: -h.score)
-        return [h for h in ranked if h.score >= threshold][:limit]
+        ranked = [h for h in sorted(best.values(), key=lambda h: -h.score) if h.score >= threshold]
+        return (await self._attached(ranked))[:limit]
+
+    async def _attached(self, hits: list[Hit]) -> list[Hit]:
+        """Only chunks of files still attached and ``completed`` (the index may briefly hold chunks of a
+        file detached or re-attached meanwhile); chunks of files no longer attached at all are dropped."""
+        by_store: dict[str, set[str]] = {}
+        for hit in hits:
+            by_store.setdefault(hit.store_id, set()).add(hit.file_id)
+        statuses: dict[str, dict[str, str]] = {}
+        async with self.db.read() as conn:
+            for store_id, file_ids in by_store.items():
+                statuses[store_id] = await vector_stores.file_statuses(conn, store_id, sorted(file_ids))
+        for store_id, file_ids in by_store.items():
+            for gone in file_ids - statuses[store_id].keys():
+                await self.index.delete(store_id, gone)
+        return [h for h in hits if statuses[h.store_id].get(h.file_id) == "completed"]
 
 
 def build_retrieval(settings: Settings, db: Database, blobs: BlobStore, http: httpx.AsyncClient) -> Retrieval:
@@ -86,4 +112,4 @@ def build_retrieval(settings: Settings, db: Database, blobs: BlobStore, http: ht
     raw = make_embedder(settings, http)
     embedder = None if raw is None else CachedEmbedder(raw, index)
     worker = IngestWorker(db, blobs, index, embedder, settings.ingest_workers)
-    return Retrieval(index=index, embedder=embedder, worker=worker, query_embedder=raw)
+    return Retrieval(index=index, embedder=embedder, worker=worker, db=db, query_embedder=raw)

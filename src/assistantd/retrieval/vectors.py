@@ -49,7 +49,7 @@ class StoreVectors:
         k = len(rowids)
         if k == 0:
             return self
-        base = self._with_capacity(self.n + k, None if vectors is None else vectors.shape[1])
+        base = self.with_capacity(self.n + k, None if vectors is None else vectors.shape[1])
         if vectors is not None and base.center is None:
             base = replace(base, center=vectors.mean(axis=0).astype(np.float32))
         end = self.n + k
@@ -65,7 +65,8 @@ class StoreVectors:
         live = np.concatenate([self.live, np.ones(k, bool)])
         return replace(base, n=end, live=live)
 
-    def _with_capacity(self, need: int, dims: int | None) -> StoreVectors:
+    def with_capacity(self, need: int, dims: int | None) -> StoreVectors:
+        """The same rows in buffers holding at least ``need`` rows (of ``dims`` dimensions, if vectors)."""
         vectors_missing = dims is not None and self.f16 is None
         if need <= len(self.rowids) and not vectors_missing:
             return self
@@ -93,6 +94,14 @@ class StoreVectors:
     def positions(self, rowids: I64) -> I64:
         """Positions of index rows in this snapshot (rows must be present)."""
         return np.searchsorted(self.rowids[: self.n], rowids).astype(np.int64)
+
+    def contains(self, rowids: I64) -> npt.NDArray[np.bool_]:
+        """Which of the index rows are live rows of this snapshot."""
+        if self.n == 0 or len(rowids) == 0:
+            return np.zeros(len(rowids), bool)
+        pos = np.minimum(np.searchsorted(self.rowids[: self.n], rowids), self.n - 1)
+        inside: npt.NDArray[np.bool_] = (self.rowids[pos] == rowids) & self.live[pos]
+        return inside
 
     def cosine(self, positions: I64, query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         if self.f16 is None or len(positions) == 0:
@@ -129,7 +138,7 @@ class StoreVectors:
         if len(keep) == 0:
             return out
         vectors = None if self.f16 is None else self.f16[keep].astype(np.float32)
-        out = out._with_capacity(len(keep), None if vectors is None else vectors.shape[1])
+        out = out.with_capacity(len(keep), None if vectors is None else vectors.shape[1])
         if vectors is not None:
             out = replace(out, center=vectors.mean(axis=0).astype(np.float32))
         out.rowids[: len(keep)] = self.rowids[keep]

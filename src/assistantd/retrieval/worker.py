@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from assistantd.retrieval.chunking import ChunkingSpec
 from assistantd.retrieval.embedders import Embedder, EmbeddingError
 from assistantd.retrieval.extract import ExtractError
 from assistantd.retrieval.index import SearchIndex
-from assistantd.retrieval.ingest import ingest
+from assistantd.retrieval.ingest import ingest, read_blob
 from assistantd.store import repos
 from assistantd.store import vector_stores as vs
 from assistantd.store.blobs import BlobStore
@@ -28,6 +29,9 @@ from assistantd.store.records import VectorStoreFileRecord
 log = logging.getLogger("assistantd.ingest")
 
 POLL_SECONDS = 0.5
+GC_SECONDS = 60.0
+"""How often chunks of detached files are dropped (a File deleted through /v1/files detaches it from its
+stores by cascade, without telling the index)."""
 
 
 class IngestWorker:
@@ -68,9 +72,13 @@ class IngestWorker:
             await self.index.delete(store_id, file_id)
 
     async def _run(self) -> None:
+        collected = time.monotonic()
         while True:
             try:
                 await self._fill()
+                if time.monotonic() - collected > GC_SECONDS:
+                    collected = time.monotonic()
+                    await self.collect_garbage()
             except Exception:
                 log.exception("ingestion queue scan failed")
             with contextlib.suppress(TimeoutError):
@@ -109,7 +117,7 @@ class IngestWorker:
             await self._finish(record, "failed", {"code": "invalid_file", "message": "The file was deleted."})
             return
         try:
-            data = b"".join([chunk async for chunk in self.blobs.open(file.blob_key)])
+            data = await read_blob(self.blobs, file.blob_key)
             result = await ingest(
                 data,
                 filename=file.filename,

@@ -88,7 +88,5 @@ async def _file_search_stores(conn: Conn, fs: dict[str, Any], param: str) -> lis
     for i, store_id in enumerate(ids or []):
         check_id("vector_store", store_id, f"{param}.vector_store_ids[{i}]")
         if await vector_stores.stores.get(conn, store_id) is None:
-            raise InvalidRequest(
-                f"No vector store found with id '{store_id}'.", param=f"{param}.vector_store_ids[{i}]"
-            )
+            raise InvalidRequest(f"No vector store found with id '{store_id}'.", param=f"{param}.vector_store_ids[{i}]")
     return list(ids or [])

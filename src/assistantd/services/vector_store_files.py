@@ -14,6 +14,7 @@ from assistantd.errors import InvalidRequest
 from assistantd.ids import new_id
 from assistantd.retrieval.chunking import ChunkingSpec
 from assistantd.retrieval.extract import ExtractError, extract_text
+from assistantd.retrieval.ingest import read_blob
 from assistantd.retrieval.search import Retrieval
 from assistantd.services._context import Context, WireObject, now
 from assistantd.services._refs import check_id, missing, require_file
@@ -129,7 +130,7 @@ class VectorStoreFiles:
             file = await repos.files.get(conn, file_id)
         data: list[dict[str, Any]] = []
         if file is not None:
-            raw = b"".join([chunk async for chunk in self.ctx.blobs.open(file.blob_key)])
+            raw = await read_blob(self.ctx.blobs, file.blob_key)
             try:
                 text = await asyncio.to_thread(extract_text, raw, file.filename)
                 data.append({"type": "text", "text": text})

@@ -191,13 +191,9 @@ class VectorStores:
             filter=filters.from_json(dump(req.filters)) if req.filters else None,
             threshold=ranking.score_threshold if ranking else 0.0,
         )
-        async with self.ctx.db.read() as conn:
-            statuses = await vs.file_statuses(conn, store_id, list({h.file_id for h in hits}))
         if vs.stale(store, now()):
             async with self.ctx.db.write() as conn:
                 await vs.touch(conn, store, now())
-        for gone in {h.file_id for h in hits} - statuses.keys():
-            await self.retrieval.index.delete(store_id, gone)  # its File was deleted: drop the leftovers
         data = [
             {
                 "file_id": h.file_id,
@@ -207,7 +203,6 @@ class VectorStores:
                 "content": [{"type": "text", "text": h.text}],
             }
             for h in hits
-            if statuses.get(h.file_id) == "completed"
         ]
         return {
             "object": "vector_store.search_results.page",
