@@ -46,10 +46,18 @@ class Fake:
                         length = int(line.split(":", 1)[1])
                 body = await reader.readexactly(length) if length else b""
                 if path.endswith("/models"):
-                    payload = json.dumps({"object": "list", "data": [
-                        {"id": "fake-model", "object": "model", "created": 0, "owned_by": "bench"}]}).encode()
-                    writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
-                                 + str(len(payload)).encode() + b"\r\n\r\n" + payload)
+                    payload = json.dumps(
+                        {
+                            "object": "list",
+                            "data": [{"id": "fake-model", "object": "model", "created": 0, "owned_by": "bench"}],
+                        }
+                    ).encode()
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+                        + str(len(payload)).encode()
+                        + b"\r\n\r\n"
+                        + payload
+                    )
                     await writer.drain()
                     continue
                 if method != "POST" or not path.endswith("/chat/completions"):
@@ -75,8 +83,15 @@ class Fake:
             if self.mode == "realistic" and i < self.tokens - 1:
                 await asyncio.sleep(self.every)
         writer.write(_event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
-        writer.write(_event({**base, "choices": [], "usage": {
-            "prompt_tokens": 10, "completion_tokens": self.tokens, "total_tokens": 10 + self.tokens}}))
+        writer.write(
+            _event(
+                {
+                    **base,
+                    "choices": [],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": self.tokens, "total_tokens": 10 + self.tokens},
+                }
+            )
+        )
         writer.write(_chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
         await writer.drain()
 
