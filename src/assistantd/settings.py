@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./assistantd-data")
     """Directory holding the SQLite database and uploaded file bytes."""
     database_url: str = ""
-    """SQLAlchemy URL of the database; empty means ``sqlite+aiosqlite:///<data_dir>/assistantd.db``."""
+    """SQLAlchemy URL of the database; empty means ``sqlite:///<data_dir>/assistantd.db``.
+    SQLite runs through the stdlib driver, inline; PostgreSQL URLs use ``postgresql+asyncpg://``."""
     api_keys: str = ""
     """Comma-separated bearer keys clients must present. Empty: any key is accepted (a warning is logged)."""
     upstream_base_url: str = ""
@@ -156,7 +157,7 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite+aiosqlite:///{(self.data_dir / 'assistantd.db').resolve()}"
+        return f"sqlite:///{(self.data_dir / 'assistantd.db').resolve()}"
 
     @property
     def effective_code_interpreter_dir(self) -> Path:
