@@ -24,7 +24,7 @@ from assistantd.runs.context import ServerTools, TurnInput, build_turn
 from assistantd.runs.events import RunEventLog
 from assistantd.runs.objects import TERMINAL, run_to_wire
 from assistantd.runs.outcomes import Completed, Failed, Incomplete, Outcome, RequiresAction, RunAgain, RunTools
-from assistantd.runs.persist import RunGone, RunWriter, begin, now
+from assistantd.runs.persist import RunGone, RunWriter, begin, now, stamp_at
 from assistantd.runs.server_tools import annotate_answer, run_automatic_calls, run_server_calls
 from assistantd.runs.tokens import count_text
 from assistantd.runs.turn import TurnPlayer, TurnResult
@@ -268,7 +268,7 @@ class RunEngine:
             stamp = "cancelled_at" if status == "cancelled" else "failed_at"
             error = {"code": outcome.code, "message": outcome.message} if isinstance(outcome, Failed) else None
             result.tool_step = dataclasses.replace(
-                result.tool_step, status=step_status, last_error=error, **_stamp(stamp, ts)
+                result.tool_step, status=step_status, last_error=error, **stamp_at(stamp, ts)
             )
             await w.save_step(result.tool_step, f"thread.run.step.{step_status}")
         if status in ("cancelled", "failed", "expired"):
@@ -310,7 +310,7 @@ class RunEngine:
             await w.save_message(closed, "thread.message.incomplete")
         for step in steps:
             if step.status == "in_progress" and step.id not in handled:
-                closed_step = dataclasses.replace(step, status=status, last_error=error, **_stamp(stamp, ts))
+                closed_step = dataclasses.replace(step, status=status, last_error=error, **stamp_at(stamp, ts))
                 await w.save_step(closed_step, f"thread.run.step.{status}")
 
 
@@ -376,7 +376,3 @@ def _schema_problem(response_format: Any, text: str) -> str | None:
         except jsonschema.ValidationError as exc:
             return f"{exc.message}."
     return None
-
-
-def _stamp(field: str, ts: int) -> dict[str, Any]:
-    return {field: ts}

@@ -26,6 +26,11 @@ def now() -> int:
     return int(time.time())
 
 
+def stamp_at(field: str, ts: int) -> dict[str, Any]:
+    """``{field: ts}``: a status timestamp (``completed_at``, ``failed_at``, ...) chosen at run time."""
+    return {field: ts}
+
+
 class RunGone(Exception):
     """The run's row is gone (its thread was deleted while it ran): nothing is left to write to."""
 

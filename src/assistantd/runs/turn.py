@@ -14,7 +14,7 @@ from typing import Any
 
 from assistantd.backends.base import TextDelta, ToolCallDelta, TurnEnd, TurnEvent, Usage
 from assistantd.ids import new_id
-from assistantd.runs.persist import RunWriter, now
+from assistantd.runs.persist import RunWriter, now, stamp_at
 from assistantd.runs.tokens import count_text
 from assistantd.store.records import MessageRecord, RunStepRecord
 
@@ -178,9 +178,5 @@ class TurnPlayer:
             "failed": "failed_at",
             "expired": "expired_at",
         }[step_status]
-        r.message_step = dataclasses.replace(r.message_step, status=step_status, usage=usage, **_stamp(stamp, ts))
+        r.message_step = dataclasses.replace(r.message_step, status=step_status, usage=usage, **stamp_at(stamp, ts))
         await self.w.save_step(r.message_step, f"thread.run.step.{step_status}")
-
-
-def _stamp(field: str, ts: int) -> dict[str, Any]:
-    return {field: ts}
