@@ -8,9 +8,8 @@ Precedence, highest first: explicit constructor arguments, environment variables
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
@@ -173,9 +172,3 @@ class Settings(BaseSettings):
         for route in self.upstreams:
             names.extend(m for m in route.models if m != "*")
         return list(dict.fromkeys(names))
-
-
-def load_toml(path: Path) -> dict[str, Any]:
-    """Read a TOML config file (used by the CLI's ``--config``)."""
-    with path.open("rb") as fh:
-        return tomllib.load(fh)

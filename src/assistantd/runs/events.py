@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import weakref
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -34,10 +33,6 @@ class RunEvent:
     event: str
     """The SSE event name, e.g. ``thread.message.delta``."""
     data: dict[str, Any]
-
-
-class Subscription(Protocol):
-    def __aiter__(self) -> AsyncIterator[RunEvent]: ...
 
 
 class RunEventLog(Protocol):

@@ -92,12 +92,5 @@ async def release_owner(conn: Conn, owner: str) -> None:
     await conn.execute(update(JobRow).where(JobRow.lease_owner == owner).values(lease_owner=None, lease_until=None))
 
 
-async def next_available_at(conn: Conn) -> float | None:
-    """When the next job becomes claimable: the earliest of availability and lease expiry."""
-    rows = (await conn.execute(select(JobRow.available_at, JobRow.lease_until))).all()
-    times = [max(r.available_at, r.lease_until or 0.0) for r in rows]
-    return min(times) if times else None
-
-
 async def expire_all_leases(conn: Conn) -> None:
     await conn.execute(update(JobRow).where(JobRow.lease_owner.is_not(None)).values(lease_until=0.0))
