@@ -1,27 +1,26 @@
 """Validate response JSON against the component schemas of OpenAI's OpenAPI spec.
 
-The 3 MB spec is parsed once per test session (libyaml's C loader when present) and every schema
-``$ref`` resolves inside it, so ``assert_schema(body, "AssistantObject")`` checks exactly what OpenAI
-documents, nested types included.
+The schemas live in ``tests/spec/openai-schemas.json``: the components of OpenAI's ``openai-openapi.yaml``
+that the endpoints we serve reach through ``$ref``, extracted by ``scripts/vendor-spec`` (rerun it on a
+newer spec). Every ``$ref`` resolves inside that file, so ``assert_schema(body, "AssistantObject")`` checks
+exactly what OpenAI documents, nested types included.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "openai-openapi.yaml"
+SPEC = Path(__file__).resolve().parent / "spec" / "openai-schemas.json"
 
 
 @functools.cache
 def _components() -> dict[str, Any]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with SPEC.open("rb") as fh:
-        spec = yaml.load(fh, Loader=loader)
+    spec = json.loads(SPEC.read_bytes())
     components: dict[str, Any] = _with_nullable(spec["components"])
     return components
 
@@ -42,7 +41,7 @@ def _with_nullable(node: Any) -> Any:
 def _validator(name: str) -> jsonschema.Draft202012Validator:
     components = _components()
     if name not in components["schemas"]:
-        raise KeyError(f"no schema named {name!r} in {SPEC.name}")
+        raise KeyError(f"no schema named {name!r} in {SPEC.name} (add its path to scripts/vendor-spec)")
     schema = {"components": components, "$ref": f"#/components/schemas/{name}"}
     return jsonschema.Draft202012Validator(schema)
 
