@@ -9,7 +9,7 @@ from assistantd.ids import new_id
 from assistantd.runs.context import ServerTools
 from assistantd.runs.outcomes import RunTools
 from assistantd.runs.persist import RunWriter, now
-from assistantd.runs.turn import TurnPlayer
+from assistantd.runs.turn import CITING_TOOL, TurnPlayer
 from assistantd.store import runs as run_queries
 from assistantd.store.blobs import BlobStore
 from assistantd.store.db import Database
@@ -53,8 +53,10 @@ async def run_server_calls(
 async def annotate_answer(
     w: RunWriter, player: TurnPlayer, server: ServerTools, db: Database, blobs: BlobStore
 ) -> list[dict[str, Any]] | None:
-    """The final message's content with the server tools' annotations and extra parts (None: no change).
-    Tools rewrite the text in registry order; each sees the text the previous one left."""
+    """The final message's content: the streamed text with its streamed citations, plus what the other
+    server tools add (annotations on that text, extra parts), streamed here too. None: nothing to add.
+    The text itself is final: what the client received is what is stored."""
+    player.finish_text()
     if not server:
         return None
     async with db.read() as conn:
@@ -63,36 +65,23 @@ async def annotate_answer(
     for step in steps:
         for call in step.step_details.get("tool_calls") or []:
             recorded.setdefault(str(call.get("type")), []).append(call)
-    text = player.result.text
-    annotations: list[dict[str, Any]] = []
+    text = player.result.shown
+    added: list[dict[str, Any]] = []
     extra: list[dict[str, Any]] = []
     ctx = ToolContext(run=w.run, db=db, blobs=blobs, emit_delta=lambda body: None)
     for tool, _ in server.values():
         calls = recorded.get(tool.type)
-        if not calls:
+        if not calls or tool.name == CITING_TOOL:  # file_search's citations were streamed with the text
             continue
         found = await tool.annotate(ctx, text, calls)
-        if found.text is not None and found.text != text:
-            text, annotations = found.text, []
-        annotations.extend(found.annotations)
+        added.extend(found.annotations)
         extra.extend(found.extra_parts)
-    if not annotations and not extra and text == player.result.text:
+    if not added and not extra:
         return None
-    annotations.sort(key=lambda a: int(a.get("start_index", 0)))
-    message = player.result.message
-    if message is not None:
-        # Stream what was found too: annotations on the text part, then the extra parts after it.
-        parts: list[dict[str, Any]] = []
-        if annotations:
-            delta = [{"index": i, **a} for i, a in enumerate(annotations)]
-            parts.append({"index": 0, "type": "text", "text": {"annotations": delta}})
-        parts.extend({"index": i + 1, **part} for i, part in enumerate(extra))
-        if parts:
-            w.emit(
-                "thread.message.delta",
-                {"id": message.id, "object": "thread.message.delta", "delta": {"content": parts}},
-            )
-    return [{"type": "text", "text": {"value": text, "annotations": annotations}}, *extra]
+    annotations = list(player.result.annotations)
+    if player.result.message is not None:
+        player.emit_annotations([{"index": len(annotations) + i, **a} for i, a in enumerate(added)], extra)
+    return [{"type": "text", "text": {"value": text, "annotations": annotations + added}}, *extra]
 
 
 async def run_automatic_calls(w: RunWriter, server: ServerTools, db: Database, blobs: BlobStore) -> None:

@@ -3,10 +3,16 @@
 Two sources, as OpenAI's answers had them:
 
 * **markers the model wrote**, ``【4:0†manual.pdf】`` (or ``【0†source】``): kept in the text, annotated
-  with the cited file — found by the file name inside the marker, else by the result numbers;
+  with the cited file — found by the file name inside the marker, else by the result numbers. A sentence
+  the model cited (a marker inside it, or right after it) gets nothing more;
 * **grounded sentences without a marker** (small models never write markers): a sentence whose content
   words are mostly found in one retrieved chunk gets a marker ``【i†file name】`` inserted after it, and
   that marker is annotated. So every app that renders citations by replacing ``annotation.text`` works.
+
+``Citer`` does this while the answer streams: text passes through at once, except what follows a
+sentence's end (held until the next characters show whether the model cites it) and a marker still
+being written. What it lets out is final: the streamed text is the stored text, and every annotation
+points into text already sent. ``annotate`` runs the same on a whole text.
 """
 
 from __future__ import annotations
@@ -18,7 +24,14 @@ from typing import Any
 from assistantd.retrieval.fusion import STOPWORDS, words
 
 MARKER = re.compile(r"【(?:(\d+):)?(\d+)†([^】]*)】")
-_SENTENCE = re.compile(r"[^.!?\n]*[^\s.!?\n][^.!?\n]*(?:[.!?]+(?=\s|$|【)|(?=\n)|$)")
+_MARKER_PREFIX = re.compile(r"【\d*(?::\d*)?(?:†[^】]*)?")
+"""What a marker still being written looks like (matched against the rest of the text)."""
+MAX_MARKER = 256
+"""A ``【`` not closed within this many characters is text, not a marker: nothing is held back longer."""
+_TERMINATORS = ".!?"
+_GAP = " \t"
+MAX_GAP = 2
+"""A marker at most this many spaces after a sentence's end cites that sentence."""
 MIN_COVERAGE = 0.6
 MIN_SHARED = 2
 
@@ -32,6 +45,14 @@ class Source:
     file_id: str
     file_name: str
     terms: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Piece:
+    """What to stream next: text, or an annotation on text already streamed."""
+
+    text: str = ""
+    annotation: dict[str, Any] | None = None
 
 
 def _terms(text: str) -> list[str]:
@@ -91,34 +112,151 @@ def _grounding(sentence: str, found: list[Source]) -> Source | None:
     return best if best_cover >= MIN_COVERAGE else None
 
 
+class Citer:
+    """Cites an answer as it streams (see the module docstring). ``feed`` each fragment, then ``finish``;
+    each returns the pieces to send now. ``text`` and ``annotations`` are what was sent so far."""
+
+    def __init__(self, found: list[Source], *, insert: bool = True) -> None:
+        self.found = found
+        self.insert = insert
+        """False: only annotate the model's markers (a JSON answer must stay JSON)."""
+        self.text = ""
+        self.annotations: list[dict[str, Any]] = []
+        self._raw = ""  # what the model wrote
+        self._sent = 0  # raw[:_sent] has been let out
+        self._scan = 0  # raw[:_scan] has been looked at
+        self._sentence = 0  # where the current sentence starts in raw
+        self._cited = False  # the model put a marker in the current sentence
+        self._end: int | None = None  # the current sentence ended here; what follows is not known yet
+
+    def feed(self, fragment: str) -> list[Piece]:
+        self._raw += fragment
+        return self._advance(final=False)
+
+    def finish(self) -> list[Piece]:
+        return self._advance(final=True)
+
+    def _advance(self, final: bool) -> list[Piece]:
+        out: list[Piece] = []
+        raw = self._raw
+        while True:
+            if self._end is not None:
+                if not self._close_sentence(out, final):
+                    break
+                continue
+            i = self._scan
+            if i >= len(raw):
+                break
+            c = raw[i]
+            if c == "【":
+                match = self._marker_at(i)
+                if match is None and self._marker_coming(i, final):
+                    break
+                if match is None:
+                    self._scan = i + 1
+                    continue
+                self._let_out(out, i)
+                self._model_marker(out, match)
+                self._cited = True
+            elif c in _TERMINATORS:
+                j = i
+                while j < len(raw) and raw[j] in _TERMINATORS:
+                    j += 1
+                if j == len(raw) and not final:
+                    self._scan = i  # look at the run again with what follows it
+                    self._let_out(out, j)  # the run itself can go: a marker would come after it
+                    break
+                following = raw[j] if j < len(raw) else ""
+                self._scan = j
+                if not following or following.isspace() or following == "【":
+                    self._end = j
+            elif c == "\n":
+                self._scan = i + 1
+                self._end = i
+            else:
+                self._scan = i + 1
+        self._let_out(out, self._scan if self._end is None else self._end)
+        return out
+
+    def _marker_at(self, i: int) -> re.Match[str] | None:
+        """The complete marker at ``i``, if there is one."""
+        match = MARKER.match(self._raw, i)
+        return match if match is not None and match.end() - i <= MAX_MARKER else None
+
+    def _marker_coming(self, i: int, final: bool) -> bool:
+        """The text from ``i`` on may be the start of a marker still being written."""
+        raw = self._raw
+        return not final and len(raw) - i <= MAX_MARKER and _MARKER_PREFIX.fullmatch(raw, i) is not None
+
+    def _close_sentence(self, out: list[Piece], final: bool) -> bool:
+        """Decide the sentence that ended at ``_end``: cited by a marker right after it, or cite it.
+        False when the text that decides has not arrived yet."""
+        assert self._end is not None
+        raw, end = self._raw, self._end
+        k = end
+        while k < len(raw) and k - end < MAX_GAP and raw[k] in _GAP:
+            k += 1
+        if k == len(raw) and not final:
+            self._let_out(out, end)
+            return False
+        if k < len(raw) and raw[k] == "【":
+            match = self._marker_at(k)
+            if match is None and self._marker_coming(k, final):
+                self._let_out(out, end)
+                return False
+            if match is not None:
+                self._let_out(out, k)
+                self._model_marker(out, match)
+                self._start_sentence(match.end())
+                return True
+        self._let_out(out, end)
+        if not self._cited and self.insert:
+            source = _grounding(MARKER.sub("", raw[self._sentence : end]), self.found)
+            if source is not None:
+                self._cite(out, marker(source), source)
+        self._start_sentence(end)
+        if raw[end : end + 1] == "\n":
+            self._scan = end + 1
+        return True
+
+    def _start_sentence(self, at: int) -> None:
+        self._end = None
+        self._sentence = at
+        self._scan = max(self._scan, at)
+        self._cited = False
+
+    def _let_out(self, out: list[Piece], upto: int) -> None:
+        """Send the model's text up to ``upto``: everything before it has been decided."""
+        if upto > self._sent:
+            piece = self._raw[self._sent : upto]
+            out.append(Piece(text=piece))
+            self.text += piece
+            self._sent = upto
+
+    def _model_marker(self, out: list[Piece], match: re.Match[str]) -> None:
+        source = _resolve(match, self.found)
+        self._sent = match.end()
+        self._scan = max(self._scan, match.end())
+        if source is None:
+            out.append(Piece(text=match.group()))
+            self.text += match.group()
+        else:
+            self._cite(out, match.group(), source)
+
+    def _cite(self, out: list[Piece], mark: str, source: Source) -> None:
+        annotation = citation(mark, len(self.text), source.file_id)
+        out.append(Piece(text=mark))
+        out.append(Piece(annotation={"index": len(self.annotations), **annotation}))
+        self.text += mark
+        self.annotations.append(annotation)
+
+
 def annotate(text: str, tool_calls: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
     """The answer with markers inserted after grounded sentences, and every citation's annotation."""
     found = sources(tool_calls)
     if not found:
         return text, []
-    cited_until = [m.end() for m in MARKER.finditer(text)]
-    inserts: list[tuple[int, str, str]] = []  # (position in the original text, marker, file_id)
-    for sentence in _SENTENCE.finditer(text):
-        end = sentence.end()
-        if any(sentence.start() <= pos and pos - end <= 2 for pos in cited_until):
-            continue  # the model cited this sentence itself
-        source = _grounding(MARKER.sub("", sentence.group()), found)
-        if source is not None:
-            inserts.append((end, marker(source), source.file_id))
-    inserts.sort(key=lambda x: x[0])
-    annotations: list[dict[str, Any]] = []
-    pieces: list[str] = []
-    shift, last = 0, 0
-    for pos, mark, file_id in inserts:
-        pieces.append(text[last:pos])
-        pieces.append(mark)
-        annotations.append(citation(mark, pos + shift, file_id))
-        shift += len(mark)
-        last = pos
-    pieces.append(text[last:])
-    for match in MARKER.finditer(text):
-        source = _resolve(match, found)
-        if source is not None:
-            before = sum(len(mark) for pos, mark, _ in inserts if pos <= match.start())
-            annotations.append(citation(match.group(), match.start() + before, source.file_id))
-    return "".join(pieces), sorted(annotations, key=lambda a: int(a["start_index"]))
+    citer = Citer(found)
+    citer.feed(text)
+    citer.finish()
+    return citer.text, citer.annotations
