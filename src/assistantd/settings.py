@@ -87,9 +87,11 @@ class Settings(BaseSettings):
     code_interpreter_python: Path = Path("/opt/assistantd-sandbox/bin/python")
     """Interpreter of the sandbox venv (``assistantd setup-sandbox`` builds it); readable by the sandbox uids."""
     code_interpreter_dir: Path | None = None
-    """Where per-session ``/mnt/data`` directories live; None means ``<data_dir>/sandbox``."""
+    """Where per-session ``/mnt/data`` directories live; None means ``/var/lib/assistantd-sandbox`` (outside the
+    private data dir: every parent must be traversable by the sandbox uids)."""
     code_interpreter_uid_base: int = 20000
-    """First host uid sessions run as; session N runs as ``uid_base + N``."""
+    """First host uid sessions run as; session N runs as ``uid_base + N``. The range is claimed host-wide;
+    when another instance holds it, the next free range is used."""
     code_interpreter_max_sessions: int = 64
     """Most sessions (threads' and spare) alive at once; also the number of uids used."""
     code_interpreter_spare_sessions: int = 2
@@ -101,7 +103,8 @@ class Settings(BaseSettings):
     code_interpreter_cpu_seconds: int = 3600
     """CPU-time limit (RLIMIT_CPU) of a session's whole life: a backstop behind the wall-clock limit."""
     code_interpreter_memory_bytes: int = 2 * 1024 * 1024 * 1024
-    """Address-space limit (RLIMIT_AS) of each process in a session."""
+    """Memory of a session, all its processes together (its cgroup, where usable), and address-space limit
+    (RLIMIT_AS) of each of its processes."""
     code_interpreter_max_processes: int = 64
     """Processes and threads a session may have (RLIMIT_NPROC of its uid)."""
     code_interpreter_max_file_bytes: int = 100 * 1024 * 1024
@@ -112,6 +115,10 @@ class Settings(BaseSettings):
     """Characters of stdout (and of stderr) of one execution the model sees: head and tail are kept."""
     code_interpreter_max_output_bytes: int = 64 * 1024 * 1024
     """Output past this many bytes interrupts the execution."""
+    code_interpreter_max_output_files: int = 20
+    """Files one execution may create: written files first, then displayed images; the rest are reported."""
+    code_interpreter_session_output_bytes: int = 512 * 1024 * 1024
+    """Bytes of Files one session may create in total (files copied out of ``/mnt/data``, and images)."""
     embeddings: Literal["local", "upstream", "hashing", "none"] = "local"
     """Embedder for vector stores: ``local`` (all-MiniLM-L6-v2 on the CPU, offline), ``upstream`` (the
     ``/embeddings`` endpoint of ``embedding_base_url``), ``hashing`` (deterministic, for tests) or ``none``

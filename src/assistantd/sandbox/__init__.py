@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from assistantd.sandbox.base import Execution, FileInfo, Sandbox, SandboxSession, SandboxUnavailable
 from assistantd.sandbox.bwrap import BwrapSandbox, Limits, SandboxConfig, SubprocessSandbox
@@ -22,15 +23,26 @@ __all__ = [
     "SubprocessSandbox",
     "config_from_settings",
     "sandbox_from_settings",
+    "sandbox_root",
 ]
 
 log = logging.getLogger("assistantd.sandbox")
 
 
+DEFAULT_ROOT = Path("/var/lib/assistantd-sandbox")
+"""Session directories when ``code_interpreter_dir`` is unset: outside the data directory, which is private
+(0700) and so unreachable by the sandbox uids. Instances sharing it never touch each other's sessions
+(their directories carry the instance's uid range, see ``uids.py``)."""
+
+
+def sandbox_root(settings: Settings) -> Path:
+    return settings.code_interpreter_dir.resolve() if settings.code_interpreter_dir else DEFAULT_ROOT
+
+
 def config_from_settings(settings: Settings) -> SandboxConfig:
     return SandboxConfig(
         python=settings.code_interpreter_python,
-        root=settings.effective_code_interpreter_dir,
+        root=sandbox_root(settings),
         uid_base=settings.code_interpreter_uid_base,
         uids=settings.code_interpreter_max_sessions,
         limits=Limits(

@@ -12,8 +12,11 @@ only for machines without bubblewrap, and only when the operator says so.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import logging
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -24,8 +27,12 @@ from pathlib import Path
 import zmq
 import zmq.asyncio
 
+from assistantd.sandbox import uids as _uids
 from assistantd.sandbox.base import SandboxUnavailable
+from assistantd.sandbox.cgroups import Cgroups, SessionCgroup
 from assistantd.sandbox.kernel import KernelSession, OutputLimits
+
+log = logging.getLogger("assistantd.sandbox")
 
 SANDBOX_UID = 65534
 """The uid (and gid) code sees inside bubblewrap: ``nobody``."""
@@ -42,7 +49,8 @@ _ENV = {
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits of one session (rlimits, per session process tree) and of one execution."""
+    """Resource limits of one session and of one execution. ``memory_bytes`` and ``processes`` bound the whole
+    session (its cgroup) where cgroups are usable, and each process (``RLIMIT_AS``, ``RLIMIT_NPROC``) always."""
 
     cpu_seconds: int = 3600
     memory_bytes: int = 2 << 30
@@ -60,7 +68,12 @@ class SandboxConfig:
     """Where session directories are made; every parent must be traversable by the sandbox uids."""
     uid_base: int = 20000
     uids: int = 64
-    """Sessions run as uids ``uid_base … uid_base+uids-1``, one each, so rlimits never mix sessions."""
+    """Sessions run as uids ``uid_base … uid_base+uids-1``, one each, so rlimits never mix sessions. The range
+    is claimed host-wide (``uids.py``); when another instance holds it, the next free range is used."""
+    lock_dir: Path = _uids.DEFAULT_LOCK_DIR
+    """Where uid claims are kept: the same directory for every instance on the host."""
+    cgroups: bool = True
+    """Use a cgroup per session when the kernel allows it (``False``: rlimits only)."""
     limits: Limits = field(default_factory=Limits)
     start_timeout: float = 30.0
     preload: bool = True
@@ -72,7 +85,9 @@ class _KernelSandbox:
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
-        self._free = list(range(config.uid_base, config.uid_base + config.uids))
+        self._claim: _uids.UidClaim | None = None
+        self._free: list[int] = []
+        self._cgroups = Cgroups.none("not set up yet")
         self._zmq: zmq.asyncio.Context | None = None
 
     @property
@@ -84,10 +99,59 @@ class _KernelSandbox:
         return self._zmq
 
     def close(self) -> None:
-        """Release the messaging context (after every session is shut down)."""
+        """Release the messaging context, the instance's cgroups and its uid claim (after every session is
+        shut down)."""
         if self._zmq is not None:
             self._zmq.destroy(linger=0)
             self._zmq = None
+        self._cgroups.remove_parents()
+        self._cgroups = Cgroups.none("closed")
+        if self._claim is not None:
+            self._claim.release()
+            self._claim = None
+            self._free = []
+
+    @property
+    def uids(self) -> range:
+        """The uids this instance claimed (empty before ``prepare``)."""
+        return self._claim.uids if self._claim is not None else range(0)
+
+    def prepare(self) -> None:
+        """Claim a uid range, set up cgroups and remove what a crashed earlier process left (idempotent)."""
+        if self._claim is not None:
+            return
+        try:
+            self._claim = _uids.claim(self.config.uid_base, self.config.uids, self.config.lock_dir)
+        except OSError as exc:
+            raise SandboxUnavailable(f"could not claim sandbox uids under {self.config.lock_dir}: {exc}") from exc
+        self._free = list(self._claim.uids)
+        lim = self.config.limits
+        if self.config.cgroups:
+            self._cgroups = Cgroups.setup(str(self._claim.start), lim.memory_bytes, lim.processes)
+        else:
+            self._cgroups = Cgroups.none("turned off")
+        gone = _leftover_starts(self.config.root, self.config.lock_dir, self._claim)
+        _remove_leftover_homes(self.config.root, gone)
+        self._cgroups.remove_leftovers({str(s) for s in gone})
+
+    def describe_limits(self) -> str:
+        """One line for the start-up log: which uids, and whether memory is bounded per session or per process."""
+        lim, n = self.config.limits, self.config.uids
+        uids = f"uids {self.uids.start}-{self.uids.stop - 1}" if self._claim else "no uids claimed"
+        if self._claim is not None and self._claim.start != self.config.uid_base:
+            uids += f" (the configured base {self.config.uid_base} is held by another instance on this host)"
+        if self._cgroups.unavailable is None:
+            mem = (
+                f"memory {_gib(lim.memory_bytes)} and {lim.processes} tasks per session across all its processes "
+                f"({self._cgroups.describe()})"
+            )
+        else:
+            mem = (
+                f"memory {_gib(lim.memory_bytes)} per PROCESS only (RLIMIT_AS), up to {lim.processes} tasks per "
+                f"session: one session could hold up to {_gib(lim.memory_bytes * lim.processes)}, all {n} up to "
+                f"{_gib(lim.memory_bytes * lim.processes * n)}; {self._cgroups.describe()}"
+            )
+        return f"{self.name}: {uids}; {mem}"
 
     @property
     def venv(self) -> Path:
@@ -104,13 +168,14 @@ class _KernelSandbox:
             "--core=0",
         ]
 
-    def _env(self) -> list[str]:
-        return ["env", "-i", *(f"{k}={v}" for k, v in _ENV.items())]
+    def _env(self, cgroup: SessionCgroup | None = None) -> list[str]:
+        join = cgroup.join_argv() if cgroup is not None else []
+        return ["env", "-i", *(f"{k}={v}" for k, v in _ENV.items()), *join]
 
     def _kernel(self) -> list[str]:
         return [str(self.config.python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
 
-    def argv(self, uid: int, home: Path) -> list[str]:
+    def argv(self, uid: int, home: Path, cgroup: SessionCgroup | None = None) -> list[str]:
         raise NotImplementedError
 
     def check(self) -> None:
@@ -124,29 +189,43 @@ class _KernelSandbox:
                 f"the sandbox Python {self.config.python} does not exist; run 'assistantd setup-sandbox'"
             )
         _check_traversable(self.config.root)
+        self.prepare()
 
     async def start_session(self) -> KernelSession:
+        self.prepare()
         if not self._free:
             raise SandboxUnavailable(f"all {self.config.uids} sandbox uids are in use")
+        assert self._claim is not None
         uid = self._free.pop(0)
         sid = secrets.token_hex(8)
-        home = self.config.root / sid
+        home = self.config.root / f"u{self._claim.start}-{sid}"
+        cgroup: SessionCgroup | None = None
+
+        def release() -> None:
+            if cgroup is not None:
+                cgroup.remove()  # every process of the session is gone before its uid is handed out again
+            self._free.append(uid)
+
         try:
             await asyncio.to_thread(_make_home, self.config.root, home, uid)
+            if self._cgroups.unavailable is None:
+                cgroup = await asyncio.to_thread(self._cgroups.create, sid)
             session = KernelSession(
                 sid,
                 home,
-                self.argv(uid, home),
+                self.argv(uid, home, cgroup),
                 owner=(uid, uid),
                 limits=self.config.limits.output,
                 context=self._context,
-                on_close=lambda: self._free.append(uid),
+                on_close=release,
                 cwd=self._cwd(home),
                 preload=self.config.preload,
             )
         except BaseException:
-            self._free.append(uid)
+            await asyncio.to_thread(release)
+            await asyncio.to_thread(shutil.rmtree, home, True)
             raise
+        session.cgroup = cgroup
         try:
             await session.start(self.config.start_timeout)
         except BaseException:
@@ -163,15 +242,17 @@ class BwrapSandbox(_KernelSandbox):
 
     name = "bubblewrap"
 
-    def argv(self, uid: int, home: Path) -> list[str]:
+    def argv(self, uid: int, home: Path, cgroup: SessionCgroup | None = None) -> list[str]:
         run = str(home / "run")
         binds = ["--bind", str(home / "data"), "/mnt/data", "--bind", run, run, "--chdir", "/mnt/data"]
-        return self._command(uid, binds, self._kernel())
+        return self._command(uid, binds, self._kernel(), cgroup)
 
-    def _command(self, uid: int, binds: list[str], command: list[str]) -> list[str]:
+    def _command(
+        self, uid: int, binds: list[str], command: list[str], cgroup: SessionCgroup | None = None
+    ) -> list[str]:
         venv = str(self.venv)
         return [
-            *self._env(),
+            *self._env(cgroup),
             *("setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"),
             *self._prlimit(),
             *("bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent"),
@@ -191,9 +272,7 @@ class BwrapSandbox(_KernelSandbox):
         if shutil.which("bwrap") is None:
             raise SandboxUnavailable("bubblewrap ('bwrap') is not installed; install the 'bubblewrap' package")
         super().check()
-        failure = _probe(
-            tuple(self._command(self.config.uid_base, [], [str(self.config.python), "-c", "import ipykernel"]))
-        )
+        failure = _probe(tuple(self._command(self.uids.start, [], [str(self.config.python), "-c", "import ipykernel"])))
         if failure:
             raise SandboxUnavailable(f"a test sandbox failed to start: {failure}")
 
@@ -203,9 +282,9 @@ class SubprocessSandbox(_KernelSandbox):
 
     name = "unsandboxed subprocess"
 
-    def argv(self, uid: int, home: Path) -> list[str]:
+    def argv(self, uid: int, home: Path, cgroup: SessionCgroup | None = None) -> list[str]:
         setpriv = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
-        return [*self._env(), *setpriv, *self._prlimit(), *self._kernel()]
+        return [*self._env(cgroup), *setpriv, *self._prlimit(), *self._kernel()]
 
     def _cwd(self, home: Path) -> Path | None:
         return home / "data"
@@ -231,10 +310,45 @@ def _check_traversable(root: Path) -> None:
 
 
 def _make_home(root: Path, home: Path, uid: int) -> None:
+    """``root`` 0711 (every session uid passes through), the session's home 0710 group-owned by its own uid
+    (only it passes), ``data`` and ``run`` 0700 owned by it: no other user can list or enter them."""
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o711)
-    home.mkdir(mode=0o711)
+    home.mkdir(mode=0o710)
+    os.chown(home, 0, uid)
+    os.chmod(home, 0o710)
     for sub in ("data", "run"):
         path = home / sub
         path.mkdir(mode=0o700)
         os.chown(path, uid, uid)
+
+
+_HOME = re.compile(r"^u(\d+)-[0-9a-f]{16}$")
+_LEGACY_HOME = re.compile(r"^[0-9a-f]{16}$")
+
+
+def _leftover_starts(root: Path, lock_dir: Path, own: _uids.UidClaim) -> set[int]:
+    """Uid-range starts named by session directories or cgroups whose instance is no longer running."""
+    starts = {own.start}
+    with contextlib.suppress(OSError):
+        starts |= {int(m.group(1)) for n in os.listdir(root) if (m := _HOME.match(n))}
+    return _uids.unclaimed_starts(starts, lock_dir, own)
+
+
+def _remove_leftover_homes(root: Path, gone: set[int]) -> int:
+    """Remove session directories (users' files) left by processes that are gone: crashed, or killed."""
+    count = 0
+    with contextlib.suppress(OSError):
+        for name in os.listdir(root):
+            m = _HOME.match(name)
+            legacy = _LEGACY_HOME.match(name) and (root / name / "data").is_dir()
+            if (m and int(m.group(1)) in gone) or legacy:
+                shutil.rmtree(root / name, ignore_errors=True)
+                count += 1
+    if count:
+        log.warning("removed %d session directories left in %s by an earlier server process", count, root)
+    return count
+
+
+def _gib(n: int) -> str:
+    return f"{n / (1 << 30):g} GiB"

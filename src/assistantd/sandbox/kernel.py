@@ -29,6 +29,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from assistantd.sandbox import _files
 from assistantd.sandbox.base import Execution, ExecutionStatus, FileInfo
+from assistantd.sandbox.cgroups import SessionCgroup
 
 log = logging.getLogger("assistantd.sandbox")
 
@@ -234,10 +235,13 @@ class KernelSession:
         self._closed = False
         self.km: AsyncKernelManager | None = None
         self.kc: Any = None
+        self.cgroup: SessionCgroup | None = None
+        """The session's own cgroup, where the kernel bounds memory per session (``cgroups.py``)."""
 
     async def start(self, timeout: float) -> None:
         spec_dir = self.home / "spec" / "sandbox"
-        spec_dir.mkdir(parents=True)
+        spec_dir.mkdir(mode=0o700, parents=True)
+        spec_dir.parent.chmod(0o700)
         spec = {"argv": self._argv, "display_name": "sandbox", "language": "python", "interrupt_mode": "message"}
         (spec_dir / "kernel.json").write_text(json.dumps(spec))
         km = AsyncKernelManager(
@@ -372,4 +376,4 @@ class KernelSession:
         if self.km is not None:
             await self.km.cleanup_resources()
         await asyncio.to_thread(shutil.rmtree, self.home, True)
-        self._on_close()
+        await asyncio.to_thread(self._on_close)  # waits for the session's processes to be gone
