@@ -1,4 +1,8 @@
-"""Serve an ASGI app with a real uvicorn on a loopback port, in a thread (as httpx's ``serve_in_thread``)."""
+"""Serve an ASGI app with a real uvicorn on a loopback port, in a thread (as httpx's ``serve_in_thread``).
+
+The server is the one ``assistantd serve`` runs (``assistantd.server``: the same protocol guards and uvicorn
+options), on a free port, without signal handlers and with quieter logs.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +12,27 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import uvicorn
+from assistantd.server import Server, build_config
+from assistantd.settings import Settings
 
 
-class _Server(uvicorn.Server):
+class _Server(Server):
     def install_signal_handlers(self) -> None:
         """The test process keeps its own signal handlers."""
 
 
 @contextlib.contextmanager
-def serve_in_thread(app: Any, *, lifespan: str = "on") -> Iterator[str]:
-    """Start ``app`` on ``127.0.0.1`` and a free port; yield its base URL; stop it on exit."""
-    config = uvicorn.Config(
+def serve_in_thread(app: Any, *, lifespan: str = "on", settings: Settings | None = None) -> Iterator[str]:
+    """Start ``app`` on ``127.0.0.1`` and a free port; yield its base URL; stop it on exit. ``settings``
+    supplies the server's own limits (header timeout, connection bound); the defaults otherwise."""
+    config = build_config(
         app,
+        settings or Settings(),
         host="127.0.0.1",
         port=0,
         lifespan=lifespan,
         log_level="warning",
         timeout_graceful_shutdown=2,
-        ws="none",
     )
     server = _Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Sequence
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistantd import startup
 from assistantd.api import assistants, files, messages, models, runs, threads, vector_stores
 from assistantd.api.deps import Services, authenticate
 from assistantd.backends.base import ModelBackend
@@ -81,8 +83,6 @@ def create_app(
         db = Database(settings.effective_database_url)
         await db.migrate()
         await asyncio.to_thread(tokens.warm)
-        if not settings.api_key_set:
-            log.warning("ASSISTANTD_API_KEYS is not set: any bearer key is accepted")
         http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200))
         blobs = LocalBlobStore(settings.data_dir / "files")
         ctx = Context(db=db, blobs=blobs, settings=settings)
@@ -91,6 +91,11 @@ def create_app(
         backends = BackendRegistry(settings, streams, model_backend)
         events = InMemoryEventLog()
         retrieval = build_retrieval(settings, db, blobs, http)
+        startup.log_settings(
+            settings,
+            embedder=None if retrieval.embedder is None else retrieval.embedder.name,
+            custom_backend=model_backend is not None,
+        )
         tools = ToolRegistry()
         # Built-in server-side tools are registered here, before any extras that may replace them.
         tools.add(FileSearchTool(retrieval, settings))
@@ -115,10 +120,15 @@ def create_app(
         await retrieval.start()
         await workers.start()
         app.state.ready = True
+        probes = asyncio.create_task(startup.probe_upstreams(settings, http)) if model_backend is None else None
         try:
             yield
         finally:
             app.state.ready = False
+            if probes is not None:
+                probes.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await probes
             await workers.stop()
             await retrieval.stop()
             await code_interpreter.close()

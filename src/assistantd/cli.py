@@ -1,54 +1,135 @@
-"""``assistantd serve``: start the server with uvicorn."""
+"""The ``assistantd`` command: ``serve`` (the HTTP server), ``setup-sandbox``, ``--version``.
+
+A mistake in the configuration ends ``serve`` with one or two lines saying what to change and exit status 2,
+never a traceback: unknown settings, out-of-range values, an unusable or already-served data dir, a port in
+use. What the server then does is logged as it starts (see ``startup.py``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import socket
 import sys
+from importlib.metadata import version
+from typing import IO, NoReturn
+
+from pydantic import ValidationError
+
+from assistantd.settings import ConfigError, Settings
+
+USAGE_ERROR = 2
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="assistantd", description="OpenAI Assistants API v2 server")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the HTTP server")
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistantd",
+        description="A self-hosted server of OpenAI's Assistants API v2 on any OpenAI-compatible model.",
+        epilog="Start the server with 'assistantd serve'; every setting is in docs/settings.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"assistantd {version('assistantd')}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run the HTTP server", description="Run the HTTP server.")
     serve.add_argument("--host", help="bind address (default 127.0.0.1, or ASSISTANTD_HOST)")
-    serve.add_argument("--port", type=int, help="port (default 8000, or ASSISTANTD_PORT)")
+    serve.add_argument("--port", type=int, help="port, 0 for any free one (default 8000, or ASSISTANTD_PORT)")
+    serve.add_argument("--data-dir", help="data directory (default ./assistantd-data, or ASSISTANTD_DATA_DIR)")
     serve.add_argument("--config", help="TOML settings file (or ASSISTANTD_CONFIG_FILE)")
     setup = sub.add_parser("setup-sandbox", help="build the code_interpreter sandbox's Python venv")
     setup.add_argument("--path", help="venv directory (default: the parent of ASSISTANTD_CODE_INTERPRETER_PYTHON)")
     setup.add_argument("--force", action="store_true", help="reinstall even when up to date")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return USAGE_ERROR
     if args.command == "setup-sandbox":
         return _setup_sandbox(args.path, args.force)
+    return _serve(args)
 
+
+def _fail(message: str, status: int = USAGE_ERROR) -> NoReturn:
+    print(f"assistantd: error: {message}", file=sys.stderr)
+    raise SystemExit(status)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
     if args.config:
         os.environ["ASSISTANTD_CONFIG_FILE"] = args.config
-    import uvicorn
+    overrides = {
+        k: v for k, v in (("host", args.host), ("port", args.port), ("data_dir", args.data_dir)) if v is not None
+    }
+    try:
+        return Settings(**overrides)
+    except ConfigError as exc:
+        _fail(str(exc))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if not first["loc"]:
+            _fail(first["msg"].removeprefix("Value error, "))
+        field = ".".join(str(part) for part in first["loc"]) or "settings"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        env = f"ASSISTANTD_{str(first['loc'][0]).upper()}" if first["loc"] else "ASSISTANTD_*"
+        _fail(
+            f"invalid setting {field} = {first.get('input')!r}: {first['msg'].removeprefix('Value error, ')}{more}\n"
+            f"  fix it where it is set: {env}, the '{field}' key of the config file, or the command line"
+        )
 
-    from assistantd.app import create_app
-    from assistantd.settings import Settings
 
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    settings = Settings(**overrides)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind before the app starts: a port in use is a clear error, and ``--port 0`` gets a real port to log."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc} (choose another --port or --host)")
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from assistantd.datadir import DataDirError, prepare
+
+    try:
+        lock: IO[str] = prepare(settings.data_dir)
+    except DataDirError as exc:
+        _fail(str(exc))
+    sock = _bind(settings.host, settings.port)
+    logging.basicConfig(
+        level=settings.log_level.upper() if settings.log_level != "trace" else 5,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-    return 0
+    if settings.log_level != "debug":
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration plugin otherwise
+    from assistantd.app import create_app
+    from assistantd.server import Server, build_config
+
+    server = Server(build_config(create_app(settings), settings))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        lock.close()
+    return 0 if server.started else 1
 
 
 def _setup_sandbox(path: str | None, force: bool) -> int:
     from pathlib import Path
 
     from assistantd.sandbox.setup import setup_sandbox
-    from assistantd.settings import Settings
 
-    venv = Path(path) if path else Settings().code_interpreter_python.parent.parent
+    try:
+        venv = Path(path) if path else Settings().code_interpreter_python.parent.parent
+    except (ConfigError, ValidationError) as exc:
+        _fail(str(exc).splitlines()[0])
     changed = setup_sandbox(venv, force=force)
     print(f"sandbox venv {'ready' if changed else 'already up to date'}: {venv}")
     return 0

@@ -3,21 +3,73 @@
 Every field is documented in ``docs/settings.md``; ``tests/test_docs.py`` fails when one is not.
 Precedence, highest first: explicit constructor arguments, environment variables, the TOML file named by
 ``ASSISTANTD_CONFIG_FILE``, the defaults below.
+
+Mistakes are errors, not silent defaults: an ``ASSISTANTD_*`` variable or TOML key that names no setting, or
+a config file that does not exist, raises ``ConfigError`` with the closest valid name (a typo in
+``api_keys`` must not leave the server open to any key).
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import tomllib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+ENV_PREFIX = "ASSISTANTD_"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+class ConfigError(ValueError):
+    """The configuration names something that does not exist; the message says what to change."""
+
+
+def _closest(name: str, valid: Iterable[str]) -> str:
+    match = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+def check_environment(environ: Mapping[str, str], fields: Iterable[str]) -> None:
+    """Every ``ASSISTANTD_*`` variable must name a setting (names are case-insensitive, as pydantic-settings
+    reads them)."""
+    valid = {f"{ENV_PREFIX}{field.upper()}" for field in fields}
+    for name in sorted(environ):
+        upper = name.upper()
+        if upper.startswith(ENV_PREFIX) and upper not in valid:
+            raise ConfigError(f"unknown environment variable {name}{_closest(upper, valid)} (see docs/settings.md)")
+
+
+def check_config_file(path: Path, fields: Iterable[str]) -> None:
+    """The TOML file must exist, parse, and use only setting names (and ``[[upstreams]]`` route keys)."""
+    if not path.is_file():
+        what = "is not a file" if path.exists() else "does not exist"
+        raise ConfigError(f"config file {path} {what} (given by --config or ASSISTANTD_CONFIG_FILE)")
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read as TOML: {exc}") from exc
+    valid = set(fields)
+    for key in data:
+        if key not in valid:
+            raise ConfigError(f"unknown setting {key!r} in {path}{_closest(key, valid)} (see docs/settings.md)")
+    routes = data.get("upstreams", [])
+    route_keys = set(UpstreamRoute.model_fields)
+    for number, route in enumerate(routes if isinstance(routes, list) else [], start=1):
+        for key in route if isinstance(route, dict) else {}:
+            if key not in route_keys:
+                raise ConfigError(
+                    f"unknown key {key!r} in [[upstreams]] table {number} of {path}{_closest(key, route_keys)}"
+                )
 
 
 class UpstreamRoute(BaseModel):
@@ -44,7 +96,7 @@ class Settings(BaseSettings):
     """Optional TOML file with any of these settings (same names, lower case) and ``[[upstreams]]`` tables."""
     host: str = "127.0.0.1"
     """Address ``assistantd serve`` binds to."""
-    port: int = 8000
+    port: int = Field(default=8000, ge=0, le=65535)
     """Port ``assistantd serve`` listens on."""
     data_dir: Path = Path("./assistantd-data")
     """Directory holding the SQLite database and uploaded file bytes."""
@@ -101,6 +153,14 @@ class Settings(BaseSettings):
     code_interpreter_timeout_seconds: float = 60.0
     """Wall-clock limit of one execution; past it the code is interrupted (or the session restarted)."""
     code_interpreter_cpu_seconds: int = 3600
+    access_log: bool = False
+    """Log one line per HTTP request (uvicorn's access log: client, method, path, status)."""
+    max_connections: int = Field(default=1000, ge=1)
+    """Most client connections open at once; past it a new connection gets a 503 and is closed. Kept
+    below the open-files limit (``ulimit -n``), which ``assistantd serve`` raises to its hard maximum."""
+    header_timeout_seconds: float = Field(default=5.0, gt=0)
+    """A connection must send a request's complete headers within this long (of connecting, or of its
+    previous response), or it is closed: slow or stalled clients cannot hold connections open."""
     """CPU-time limit (RLIMIT_CPU) of a session's whole life: a backstop behind the wall-clock limit."""
     code_interpreter_memory_bytes: int = 2 * 1024 * 1024 * 1024
     """Memory of a session, all its processes together (its cgroup, where usable), and address-space limit
@@ -163,6 +223,21 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
+    @model_validator(mode="after")
+    def _embeddings_have_an_upstream(self) -> Settings:
+        if self.embeddings == "upstream" and not (self.embedding_base_url or self.upstream_base_url):
+            raise ValueError(
+                "embeddings=upstream needs ASSISTANTD_EMBEDDING_BASE_URL (or ASSISTANTD_UPSTREAM_BASE_URL) to be set"
+            )
+        return self
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        if value.lower() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return value.lower()
+
         return f"sqlite:///{(self.data_dir / 'assistantd.db').resolve()}"
 
     @property
@@ -173,8 +248,10 @@ class Settings(BaseSettings):
     def api_key_set(self) -> frozenset[str]:
         return frozenset(k.strip() for k in self.api_keys.split(",") if k.strip())
 
+        check_environment(os.environ, settings_cls.model_fields)
     @property
     def configured_models(self) -> list[str]:
+            check_config_file(Path(path), settings_cls.model_fields)
         names = [m.strip() for m in self.models.split(",") if m.strip()]
         for route in self.upstreams:
             names.extend(m for m in route.models if m != "*")

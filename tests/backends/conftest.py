@@ -16,6 +16,7 @@ from tests.backends._fake_upstream import FakeUpstream
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "settings(**fields): Settings fields for this test's app")
+    config.addinivalue_line("markers", "dialect(**fields): fields of the DialectUpstream stand-in (test_dialects.py)")
 
 
 @pytest.fixture

@@ -53,8 +53,11 @@ async def test_streamed_text(client: openai.AsyncOpenAI, upstream: FakeUpstream)
             "parameters": WEATHER["function"]["parameters"],
         },
     }
-    assert body["tool_choice"] == "auto" and body["parallel_tool_calls"] is True
+    # parallel_tool_calls goes upstream only when false: true is every upstream's default, and OpenAI's
+    # reasoning models refuse the field.
+    assert body["tool_choice"] == "auto" and "parallel_tool_calls" not in body
     assert upstream.headers[0]["authorization"] == "Bearer sk-upstream"
+    assert upstream.headers[0]["content-type"] == "application/json"
 
 
 async def test_tool_call_fragments_and_tool_messages(client: openai.AsyncOpenAI, upstream: FakeUpstream) -> None:
@@ -239,7 +242,7 @@ async def test_completion_budget_spent_ends_the_run(client: openai.AsyncOpenAI, 
     )
     run = await _run(client, "m", max_completion_tokens=300)
     assert run.status == "requires_action"
-    assert upstream.requests[0]["max_tokens"] == 300
+    assert upstream.requests[0]["max_completion_tokens"] == 300
     [call] = run.required_action.submit_tool_outputs.tool_calls
     run = await client.beta.threads.runs.submit_tool_outputs_and_poll(
         run_id=run.id, thread_id=run.thread_id, tool_outputs=[{"tool_call_id": call.id, "output": "x"}]

@@ -60,7 +60,7 @@ async def test_text_run_goes_queued_in_progress_completed(client: openai.AsyncOp
 
 
 async def test_overrides_reach_the_model(client: openai.AsyncOpenAI, backend: ScriptedBackend) -> None:
-    backend.add(Say('{"ok": true}'))
+    backend.add(Call(("get_time", "{}")), Say('{"ok": true}'))
     a = await assistant(client, instructions="Assistant says A.", tools=[WEATHER], temperature=1.5, top_p=0.5)
     t = await thread(client, "first", "second", "third")
     overrides: dict[str, Any] = {
@@ -88,10 +88,16 @@ async def test_overrides_reach_the_model(client: openai.AsyncOpenAI, backend: Sc
     assert_schema(body, "RunObject")
     for key, value in overrides.items():
         assert body[key] == value, key
-    done = await wait_status(client, t.id, run.id)
+    waiting = await wait_status(client, t.id, run.id)
+    assert waiting.status == "requires_action", waiting.last_error
+    [call] = waiting.required_action.submit_tool_outputs.tool_calls  # type: ignore[union-attr]
+    done = await client.beta.threads.runs.submit_tool_outputs_and_poll(
+        run_id=run.id, thread_id=t.id, tool_outputs=[{"tool_call_id": call.id, "output": "noon"}]
+    )
     assert done.status == "completed", done.last_error
 
-    [req] = backend.requests
+    req, after = backend.requests
+    assert after.tool_choice == "auto"  # a forced tool_choice applies to the run's first turn only
     assert req.model == "other-model"
     assert req.messages[0].role == "system" and req.messages[0].content == "Run says B.\n\nAlso C."
     # last_messages=2: "third" and the additional message, in order.

@@ -1,7 +1,9 @@
 """The one SSE encoder: ``event: <name>\\ndata: <json>\\n\\n``, ending with ``event: done`` / ``[DONE]``.
 
 ``SSEResponse`` is a plain ASGI response rather than Starlette's ``StreamingResponse``: it writes every
-event already queued in one send, and stops at once when the client disconnects (the run goes on).
+event already queued in one send, and stops at once when the client disconnects (the run goes on). A
+stream silent for ``app.state.sse_keepalive_seconds`` (a long code_interpreter cell, a file_search wait)
+gets a comment line, which SSE clients ignore, so proxies with a read timeout do not cut it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 from assistantd.runs.events import RunEvent, RunStream
 
 DONE = b"event: done\ndata: [DONE]\n\n"
+KEEPALIVE = b": keep-alive\n\n"
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -35,7 +38,8 @@ class SSEResponse(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-        writer = asyncio.ensure_future(self._write(send))
+        keepalive = float(scope["app"].state.sse_keepalive_seconds) if "app" in scope else 15.0
+        writer = asyncio.ensure_future(self._write(send, keepalive))
         watcher = asyncio.ensure_future(_disconnected(receive))
         try:
             await asyncio.wait({writer, watcher}, return_when=asyncio.FIRST_COMPLETED)
@@ -46,8 +50,17 @@ class SSEResponse(Response):
                     await task
             self.events.close()
 
-    async def _write(self, send: Send) -> None:
-        while batch := await self.events.next_batch():
+    async def _write(self, send: Send, keepalive: float) -> None:
+        while True:
+            pending = asyncio.ensure_future(self.events.next_batch())
+            try:
+                while not (await asyncio.wait({pending}, timeout=keepalive))[0]:
+                    await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
+            finally:
+                pending.cancel()
+            batch = pending.result()
+            if not batch:
+                break
             await send({"type": "http.response.body", "body": b"".join(map(encode, batch)), "more_body": True})
         await send({"type": "http.response.body", "body": DONE, "more_body": False})
 

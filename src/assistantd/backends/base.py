@@ -69,9 +69,12 @@ class TurnRequest:
     tool_choice: Any = None
     """``"none" | "auto" | "required" | {"type": "function", "function": {"name": ...}}`` or None."""
     parallel_tool_calls: bool | None = None
+    """Sent only when ``False``: ``True`` is every upstream's default, and some (o-series) reject the field."""
     temperature: float | None = None
     top_p: float | None = None
     max_tokens: int | None = None
+    """The turn's completion-token limit. Sent upstream as ``max_completion_tokens`` (what OpenAI's reasoning
+    models require) or ``max_tokens``, by the upstream's dialect (``backends/dialect.py``)."""
     response_format: dict[str, Any] | None = None
     reasoning_effort: str | None = None
 

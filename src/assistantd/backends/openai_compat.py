@@ -2,6 +2,12 @@
 
 Failures before the first streamed token (timeouts, 429, 5xx, dropped connections) are retried with
 exponential backoff; after it, the turn fails: tokens already shown to a client cannot be taken back.
+A 400 that refuses an optional field is adapted to once per model (``dialect.py``) and sent again.
+
+Bodies go out as ``application/json`` (vLLM and SGLang refuse anything else). The stream is read with
+bounds: a line longer than ``max_line_bytes`` or a body past ``max_response_bytes`` fails the turn, and
+so does a gap longer than ``idle_timeout`` between chunks that carry data (SSE comments, which some
+upstreams send as keep-alives, do not count).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import contextlib
 import json
 import random
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -28,6 +35,7 @@ from assistantd.backends.base import (
     UpstreamRateLimited,
     Usage,
 )
+from assistantd.backends.dialect import Dialect, TokenLimitParameter
 
 
 @contextlib.contextmanager
@@ -79,8 +87,8 @@ def request_json(req: TurnRequest) -> dict[str, Any]:
         ]
         if req.tool_choice is not None:
             body["tool_choice"] = req.tool_choice
-        if req.parallel_tool_calls is not None:
-            body["parallel_tool_calls"] = req.parallel_tool_calls
+        if req.parallel_tool_calls is False:
+            body["parallel_tool_calls"] = False
     for key in ("temperature", "top_p", "max_tokens", "response_format", "reasoning_effort"):
         value = getattr(req, key)
         if value is not None:
@@ -99,26 +107,42 @@ class OpenAICompatBackend:
         api_key: str = "",
         *,
         timeout: float = 120.0,
+        idle_timeout: float | None = None,
         max_retries: int = 2,
         backoff: float = 0.25,
+        token_limit_parameter: TokenLimitParameter = "auto",
+        max_line_bytes: int = 1024 * 1024,
+        max_response_bytes: int = 32 * 1024 * 1024,
     ) -> None:
         self.http = http
         self.base_url = base_url.rstrip("/")
-        self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.headers = {"Content-Type": "application/json", "Accept": "text/event-stream, application/json"}
+        if api_key:
+            self.headers["Authorization"] = f"Bearer {api_key}"
         self.timeout = aiohttp.ClientTimeout(total=None, connect=min(timeout, 10.0), sock_read=timeout)
+        self.idle_timeout = idle_timeout or timeout
         self.max_retries = max_retries
         self.backoff = backoff
+        self.dialect = Dialect(token_limit_parameter)
+        self.limits = _Limits(max_line_bytes, max_response_bytes, self.idle_timeout)
 
     async def stream(self, request: TurnRequest) -> AsyncIterator[TurnEvent]:
         body = request_json(request)
         attempt = 0
+        adaptations = 0
         while True:
             started = False
+            sent = self.dialect.apply(body)
             try:
-                async for event in self._attempt(body):
+                async for event in self._attempt(sent):
                     started = True
                     yield event
                 return
+            except _Refused as refused:
+                adaptations += 1
+                if adaptations > 4 or not self.dialect.learn(sent, refused.status, refused.error, refused.text):
+                    raise refused.error_to_raise from None
+                continue
             except UpstreamError as exc:
                 if started or not exc.retryable or attempt >= self.max_retries:
                     raise
@@ -131,14 +155,42 @@ class OpenAICompatBackend:
         with map_backend_errors(self.base_url):
             async with self.http.post(url, data=orjson.dumps(body), headers=self.headers, timeout=self.timeout) as resp:
                 if resp.status >= 400:
-                    raise _status_error(resp.status, resp.headers.get("retry-after"), await resp.read())
+                    raw = await resp.content.read(64 * 1024)
+                    error = _status_error(resp.status, resp.headers.get("retry-after"), raw)
+                    if isinstance(error, UpstreamBadRequest):
+                        raise _Refused(resp.status, raw, error)
+                    raise error
                 finished = False
-                async for event in _parse_stream(resp):
+                async for event in _parse_stream(_lines(resp, self.limits)):
                     if isinstance(event, TurnEnd):
                         finished = True
                     yield event
                 if not finished:
                     raise UpstreamError("The model upstream closed the stream before finishing the answer.")
+
+
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    max_line_bytes: int
+    max_response_bytes: int
+    idle_timeout: float
+
+
+class _Refused(Exception):
+    """A 4xx refusal: maybe of an optional field the dialect can adapt to, else ``error_to_raise``."""
+
+    def __init__(self, status: int, raw: bytes, error: UpstreamError) -> None:
+        self.status = status
+        self.text = raw.decode("utf-8", "replace")
+        try:
+            parsed = json.loads(self.text)
+        except ValueError:
+            parsed = None
+        inner = parsed.get("error") if isinstance(parsed, dict) else None
+        self.error: dict[str, Any] | None = (
+            inner if isinstance(inner, dict) else parsed if isinstance(parsed, dict) else None
+        )
+        self.error_to_raise = error
 
 
 def _status_error(status: int, retry_after: str | None, body: bytes) -> UpstreamError:
@@ -158,26 +210,60 @@ def _status_error(status: int, retry_after: str | None, body: bytes) -> Upstream
     return UpstreamBadRequest(message)
 
 
-async def _lines(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    """The body's lines, however long (aiohttp's own line reader caps their length)."""
-    buffer = b""
-    async for chunk in resp.content.iter_any():
+async def _lines(resp: aiohttp.ClientResponse, limits: _Limits) -> AsyncIterator[bytes]:
+    """The body's data-carrying SSE lines, read in linear time within the limits (aiohttp's own line
+    reader caps length with an exception of its own; this one fails the turn with a readable error)."""
+    loop = asyncio.get_running_loop()
+    buffer = bytearray()
+    total = 0
+    idle_deadline = loop.time() + limits.idle_timeout
+    while True:
+        remaining = idle_deadline - loop.time()
+        if remaining <= 0:
+            raise _idle(limits)
+        idle = asyncio.timeout(remaining)
+        try:
+            async with idle:
+                chunk = await resp.content.readany()
+        except TimeoutError:
+            if idle.expired():
+                raise _idle(limits) from None
+            raise  # aiohttp's own read timeout: map_backend_errors reports it
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > limits.max_response_bytes:
+            raise UpstreamError(
+                f"The model upstream's answer exceeded {limits.max_response_bytes} bytes.", retryable=False
+            )
+        start = 0
+        scan = len(buffer)
         buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
-            yield line
-    if buffer:
-        yield buffer
+        while (end := buffer.find(b"\n", scan)) != -1:
+            line = bytes(buffer[start:end])
+            start = scan = end + 1
+            if line.startswith(b"data:"):
+                idle_deadline = loop.time() + limits.idle_timeout
+                yield line
+        del buffer[:start]
+        if len(buffer) > limits.max_line_bytes:
+            raise UpstreamError(
+                f"The model upstream sent a stream line longer than {limits.max_line_bytes} bytes.", retryable=False
+            )
+    if buffer.startswith(b"data:"):
+        yield bytes(buffer)
 
 
-async def _parse_stream(resp: aiohttp.ClientResponse) -> AsyncIterator[TurnEvent]:
+def _idle(limits: _Limits) -> UpstreamError:
+    return UpstreamError(f"The model upstream sent no data for {limits.idle_timeout:g} s.")
+
+
+async def _parse_stream(lines: AsyncIterator[bytes]) -> AsyncIterator[TurnEvent]:
     """Chat-completions SSE chunks → turn events; one ``TurnEnd`` after the finish reason and usage."""
     finish: str | None = None
     usage: Usage | None = None
     indexes = _CallIndexes()
-    async for line in _lines(resp):
-        if not line.startswith(b"data:"):
-            continue
+    async for line in lines:
         data = line[5:].strip()
         if data == b"[DONE]":
             break

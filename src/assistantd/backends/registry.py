@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from assistantd.backends.base import ModelBackend
+from assistantd.backends.dialect import TokenLimitParameter
 from assistantd.backends.openai_compat import OpenAICompatBackend
 from assistantd.backends.scripted import ScriptedBackend
 from assistantd.settings import Settings
@@ -26,7 +27,7 @@ class BackendRegistry:
     """Routes each model name to the upstream that serves it."""
 
     def __init__(self, settings: Settings, http: aiohttp.ClientSession, default: ModelBackend | None = None) -> None:
-        def compat(base_url: str, api_key: str) -> ModelBackend:
+        def compat(base_url: str, api_key: str, token_limit: TokenLimitParameter) -> ModelBackend:
             if base_url == SCRIPTED:
                 return ScriptedBackend()
             return OpenAICompatBackend(
@@ -34,13 +35,19 @@ class BackendRegistry:
                 base_url,
                 api_key,
                 timeout=settings.upstream_timeout_seconds,
+                idle_timeout=settings.upstream_idle_timeout_seconds,
                 max_retries=settings.upstream_max_retries,
+                token_limit_parameter=token_limit,
+                max_line_bytes=settings.upstream_max_line_bytes,
+                max_response_bytes=settings.upstream_max_response_bytes,
             )
 
         self.named: dict[str, Route] = {}
         self.fallback: Route | None = None
         for up in settings.upstreams:
-            route = Route(compat(up.base_url, up.api_key), up.context_window, up.supports_json_schema)
+            route = Route(
+                compat(up.base_url, up.api_key, up.token_limit_parameter), up.context_window, up.supports_json_schema
+            )
             for name in up.models:
                 if name == "*":
                     self.fallback = self.fallback or route
@@ -49,7 +56,9 @@ class BackendRegistry:
         if default is not None:
             self.fallback = Route(default, settings.upstream_context_window, True)
         elif settings.upstream_base_url and self.fallback is None:
-            backend = compat(settings.upstream_base_url, settings.upstream_api_key)
+            backend = compat(
+                settings.upstream_base_url, settings.upstream_api_key, settings.upstream_token_limit_parameter
+            )
             self.fallback = Route(backend, settings.upstream_context_window, True)
 
     def resolve(self, model: str) -> Route | None:

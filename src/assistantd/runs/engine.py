@@ -14,13 +14,15 @@ import contextlib
 import dataclasses
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import jsonschema
 
-from assistantd.backends.base import ChatMessage, ModelBackend, UpstreamError, Usage
+from assistantd.backends.base import ChatMessage, TurnEvent, TurnRequest, UpstreamError, Usage
 from assistantd.backends.registry import BackendRegistry, Route
 from assistantd.runs.context import ServerTools, TurnInput, build_turn
+from assistantd.runs.enforce import Guard
 from assistantd.runs.events import RunEventLog
 from assistantd.runs.objects import TERMINAL, run_to_wire
 from assistantd.runs.outcomes import Completed, Failed, Incomplete, Outcome, RequiresAction, RunAgain, RunTools
@@ -47,13 +49,17 @@ class RunEngine:
         backends: BackendRegistry,
         blobs: BlobStore,
         tools: ToolRegistry | None = None,
+        *,
+        turn_timeout: float = 600.0,
     ) -> None:
         self.tools = tools or ToolRegistry()
+        self.turn_timeout = turn_timeout
         self.db = db
         self.events = events
         self.backends = backends
         self.blobs = blobs
         self._cancels: dict[str, asyncio.Event] = {}
+        self._expiring: set[str] = set()
 
     def request_cancel(self, run_id: str) -> None:
         """Interrupt the run if this process is executing it (others notice through the database)."""
@@ -62,14 +68,28 @@ class RunEngine:
             event.set()
 
     async def expire(self, run_id: str) -> None:
-        """``requires_action`` past ``expires_at`` → ``expired``, with its waiting step."""
+        """A run past ``expires_at`` → ``expired``: one executing here is interrupted (its upstream request
+        closed, its open step expired); one queued or waiting for tool outputs is closed at once."""
+        if run_id in self._cancels:
+            self._expiring.add(run_id)
+            self._cancels[run_id].set()
+            return
         async with self.db.read() as conn:
             run = await repos.runs.get(conn, run_id)
-        if run is None or run.status != "requires_action":
+        if run is None or run.status not in ("requires_action", "queued"):
             return
         await self._finish(RunWriter(self.db, self.events, run), None, "expired")
 
     async def execute(self, run_id: str, *, recovered: bool = False) -> None:
+        # Registered before the run starts, so a cancel that lands at any point after is seen.
+        cancel = self._cancels[run_id] = asyncio.Event()
+        try:
+            await self._execute(run_id, recovered, cancel)
+        finally:
+            self._cancels.pop(run_id, None)
+            self._expiring.discard(run_id)
+
+    async def _execute(self, run_id: str, recovered: bool, cancel: asyncio.Event) -> None:
         run, started = await begin(self.db, run_id, recovered)
         if run is None:
             return
@@ -79,6 +99,8 @@ class RunEngine:
                 await w.update_run(finish_job=True)
             elif run.status == "cancelling" or run.cancel_requested:
                 await self._finish(w, None, "cancelled")
+            elif run.expires_at is not None and run.expires_at < now():
+                await self._finish(w, None, "expired")
             else:
                 failure = Failed(
                     "server_error", "The server stopped while this run was in progress; the run was not resumed."
@@ -86,7 +108,6 @@ class RunEngine:
                 await self._finish(w, None, "failed", failure)
             return
         w.emit("thread.run.in_progress", run_to_wire(run))
-        cancel = self._cancels[run_id] = asyncio.Event()
         try:
             await self._loop(w, cancel)
         except RunGone:
@@ -98,55 +119,74 @@ class RunEngine:
             log.exception("run %s crashed", run_id)
             with contextlib.suppress(RunGone):
                 await self._finish(w, None, "failed", Failed("server_error", "The server had an internal error."))
-        finally:
-            self._cancels.pop(run_id, None)
 
     async def _loop(self, w: RunWriter, cancel: asyncio.Event) -> None:
         feedback: str | None = None
-        if w.run.required_action is None and not w.run.usage:  # the run's first turn, not a resumption
+        rejected: str | None = None
+        without_tools = False
+        first = w.run.required_action is None and not w.run.usage  # the run's first turn, not a resumption
+        if first:
             await run_automatic_calls(w, self.tools.for_run(w.run.tools), self.db, self.blobs)
         for _ in range(MAX_TURNS):
+            if cancel.is_set():
+                await self._finish(w, None, self._stop_status(w.run.id))
+                return
             route = self.backends.resolve(w.run.model)
             if route is None:
                 failure = Failed("invalid_prompt", f"No model upstream serves the model '{w.run.model}'.")
                 await self._finish(w, None, "failed", failure)
                 return
             server = self.tools.for_run(w.run.tools)
-            turn_input = await self._turn_input(w, route, feedback, server)
+            turn_input = await self._turn_input(w, route, feedback, rejected, server)
             if turn_input.over_budget or turn_input.completion_spent:
                 reason = "max_prompt_tokens" if turn_input.over_budget else "max_completion_tokens"
                 await self._finish(w, None, "incomplete", Incomplete(reason))
                 return
+            request = _first_turn_only(turn_input.request, first)
+            if without_tools:  # tool_choice "none" on an upstream that called tools anyway: offer none
+                request = dataclasses.replace(request, tools=[], tool_choice=None, parallel_tool_calls=None)
+            guard = Guard(request.tool_choice, request.parallel_tool_calls)
             player = TurnPlayer(w, frozenset(server))
             try:
-                result = await _play(player, route.backend, turn_input, cancel)
+                result = await _play(player, route.backend.stream(request), guard, cancel, self.turn_timeout)
             except UpstreamError as exc:
                 await self._finish(w, player, "failed", Failed(exc.code or "server_error", exc.message))
                 return
             if result is None:
-                await self._finish(w, player, "cancelled")
+                w.stage(usage=_add_usage(w.run.usage, _usage(player.result, turn_input.prompt_tokens)))
+                await self._finish(w, player, self._stop_status(w.run.id))
                 return
             turn_usage = _usage(result, turn_input.prompt_tokens)
             w.stage(usage=_add_usage(w.run.usage, turn_usage))
-            outcome = self._judge(w, result, feedback is not None, server)
+            outcome = self._judge(w, result, guard, feedback is not None, server)
             if isinstance(outcome, RunTools):
                 await run_server_calls(w, player, outcome, server, self.db, self.blobs, _usage_json(turn_usage))
                 if outcome.function_calls:
                     await self._wait_for_outputs(w, [c for _, c in outcome.function_calls])
                     return
-                feedback = None
+                feedback, rejected, first = None, None, False
                 continue
             if isinstance(outcome, RunAgain):
                 if result.message is not None and result.message.status == "in_progress":
+                    # Streams see the rejected answer end; the thread keeps only the answer that passes.
                     await player.close_message(_usage_json(turn_usage))
+                    assert player.result.message is not None
+                    await w.discard(player.result.message, player.result.message_step)
                 feedback = outcome.feedback
+                rejected = outcome.rejected
+                without_tools = guard.no_tools and guard.dropped_calls > 0
                 continue
             async with w.batch():
                 await self._conclude(w, player, outcome, turn_usage, server)
             return
         await self._finish(w, None, "failed", Failed("server_error", f"The run took more than {MAX_TURNS} turns."))
 
-    async def _turn_input(self, w: RunWriter, route: Route, feedback: str | None, server: ServerTools) -> TurnInput:
+    def _stop_status(self, run_id: str) -> str:
+        return "expired" if run_id in self._expiring else "cancelled"
+
+    async def _turn_input(
+        self, w: RunWriter, route: Route, feedback: str | None, rejected: str | None, server: ServerTools
+    ) -> TurnInput:
         async with self.db.read() as conn:
             history = await run_queries.thread_messages(conn, w.run.thread_id)
             steps = await run_queries.steps_of_run(conn, w.run.id)
@@ -157,7 +197,8 @@ class RunEngine:
             steps,
             route,
             self.blobs,
-            extra=(ChatMessage("user", feedback),) if feedback else (),
+            extra=((ChatMessage("assistant", rejected),) if rejected else ())
+            + ((ChatMessage("user", feedback),) if feedback else ()),
             prompt_used=usage.get("prompt_tokens", 0),
             completion_used=usage.get("completion_tokens", 0),
             server=server,
@@ -170,6 +211,8 @@ class RunEngine:
             status="requires_action",
             required_action={"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": function_calls}},
         )
+        if w.run.status == "cancelled":  # a cancel landed while the turn ran: its waiting step ends with it
+            await self._close_leftovers(w, "cancelled", None, now(), set())
 
     async def _conclude(
         self, w: RunWriter, player: TurnPlayer, outcome: Outcome, turn_usage: Usage, server: ServerTools
@@ -202,10 +245,19 @@ class RunEngine:
             assert isinstance(outcome, Failed)
             await self._finish(w, player, "failed", outcome, step_usage)
 
-    def _judge(self, w: RunWriter, result: TurnResult, retried: bool, server: ServerTools) -> Outcome:
+    def _judge(self, w: RunWriter, result: TurnResult, guard: Guard, retried: bool, server: ServerTools) -> Outcome:
         """Decide what the turn means. Garbage from the model fails the run with a readable error."""
         if result.finish_reason == "length":
             return Incomplete("max_completion_tokens")  # cut short: even tool arguments may be partial
+        if guard.missed or (guard.no_tools and guard.dropped_calls and not result.text.strip()):
+            wanted = "call a tool" if guard.missed else "answer in text without calling any tool"
+            if retried:
+                choice = json.dumps(w.run.tool_choice) if isinstance(w.run.tool_choice, dict) else w.run.tool_choice
+                return Failed(
+                    "server_error",
+                    f"The model did not follow tool_choice {choice}: asked twice to {wanted}, it did not.",
+                )
+            return RunAgain(f"You must {wanted} now.")
         functions = {t["function"]["name"] for t in w.run.tools if t.get("type") == "function"}
         if result.calls:
             calls: list[tuple[int, dict[str, Any]]] = []
@@ -240,7 +292,7 @@ class RunEngine:
                 return Failed(
                     "server_error", f"The model's answer does not match the response_format schema: {problem}"
                 )
-            return RunAgain(f"Your previous answer was not valid: {problem} Answer again with JSON only.")
+            return RunAgain(f"Your previous answer was not valid: {problem} Answer again with JSON only.", result.text)
         return Completed()
 
     async def _finish(
@@ -261,11 +313,11 @@ class RunEngine:
                 "expired": "run_expired",
                 "incomplete": "max_tokens",
             }.get(status)
-            step_status = {"cancelled": "cancelled", "failed": "failed"}.get(status, "completed")
+            step_status = {"cancelled": "cancelled", "failed": "failed", "expired": "expired"}.get(status, "completed")
             await player.close_message(step_usage, incomplete_reason=reason, step_status=step_status)  # type: ignore[union-attr]
         if result is not None and result.tool_step is not None and result.tool_step.status == "in_progress":
-            step_status = "cancelled" if status == "cancelled" else "failed"
-            stamp = "cancelled_at" if status == "cancelled" else "failed_at"
+            step_status = status if status in ("cancelled", "expired") else "failed"
+            stamp = f"{step_status}_at"
             error = {"code": outcome.code, "message": outcome.message} if isinstance(outcome, Failed) else None
             result.tool_step = dataclasses.replace(
                 result.tool_step, status=step_status, last_error=error, **stamp_at(stamp, ts)
@@ -289,7 +341,10 @@ class RunEngine:
                 values["incomplete_details"] = {"reason": outcome.reason}
         if w.run.usage is None:
             values["usage"] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-        await w.update_run(f"thread.run.{status}", finish_job=True, **values)
+        run = await w.update_run(f"thread.run.{status}", finish_job=True, **values)
+        if run.status == "failed":
+            error = run.last_error or {}
+            log.warning("run %s failed: %s: %s", run.id, error.get("code"), error.get("message"))
 
     async def _close_leftovers(
         self, w: RunWriter, status: str, outcome: Failed | Incomplete | None, ts: int, handled: set[str]
@@ -314,13 +369,16 @@ class RunEngine:
                 await w.save_step(closed_step, f"thread.run.step.{status}")
 
 
-async def _play(player: TurnPlayer, backend: ModelBackend, turn: TurnInput, cancel: asyncio.Event) -> TurnResult | None:
-    """Play one turn unless ``cancel`` fires first (then None). The turn's task never outlives this call, even
-    when the worker itself is cancelled at shutdown: the upstream request is always closed."""
-    task = asyncio.ensure_future(player.play(backend.stream(turn.request)))
+async def _play(
+    player: TurnPlayer, stream: AsyncIterator[TurnEvent], guard: Guard, cancel: asyncio.Event, deadline: float
+) -> TurnResult | None:
+    """Play one turn unless ``cancel`` fires first (then None), within ``deadline`` seconds. The turn's task
+    never outlives this call, even when the worker itself is cancelled at shutdown: the upstream request is
+    always closed."""
+    task = asyncio.ensure_future(player.play(guard.filter(stream) if guard.active else stream))
     waiter = asyncio.ensure_future(cancel.wait())
     try:
-        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({task, waiter}, timeout=deadline, return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:
         await _abandon(task)
         raise
@@ -328,8 +386,18 @@ async def _play(player: TurnPlayer, backend: ModelBackend, turn: TurnInput, canc
         waiter.cancel()
     if not task.done():
         await _abandon(task)
-        return None
+        if cancel.is_set():
+            return None
+        raise UpstreamError(f"The model upstream did not finish the turn within {deadline:g} s.")
     return task.result()
+
+
+def _first_turn_only(request: TurnRequest, first: bool) -> TurnRequest:
+    """A forced ``tool_choice`` applies to the run's first model turn only, as on OpenAI: later turns are
+    ``auto``, or a forced call would be made again on every turn."""
+    if first or not (request.tool_choice == "required" or isinstance(request.tool_choice, dict)):
+        return request
+    return dataclasses.replace(request, tool_choice="auto")
 
 
 async def _abandon(task: asyncio.Future[TurnResult]) -> None:

@@ -23,6 +23,8 @@ class RunAgain:
     """Server-side tools ran (or an answer must be retried); take another turn."""
 
     feedback: str | None = None
+    rejected: str | None = None
+    """The answer being retried: shown to the model before the feedback, then discarded from the thread."""
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ class RunWriter:
         self.events = events
         self.run = run
         self._staged: dict[str, Any] = {}
-        self._batch: list[tuple[Callable[[Conn], Awaitable[Any]], tuple[str, dict[str, Any]] | None]] | None = None
+        self._batch: list[tuple[Callable[[Conn], Awaitable[Any]], _Event]] | None = None
 
     def emit(self, event: str, data: dict[str, Any]) -> None:
         self.events.publish(self.run.id, RunEvent(event, data))
@@ -84,33 +84,53 @@ class RunWriter:
                     for write, _ in pending:
                         await write(conn)
             for _, event in pending:
-                if event is not None:
-                    self.emit(*event)
+                self._publish(event)
         finally:
             self._batch = None
 
-    async def _write(self, write: Callable[[Conn], Awaitable[Any]], event: tuple[str, dict[str, Any]] | None) -> None:
+    def _publish(self, event: _Event) -> None:
+        announced = event() if callable(event) else event
+        if announced is not None:
+            self.emit(*announced)
+
+    async def _write(self, write: Callable[[Conn], Awaitable[Any]], event: _Event) -> None:
+        """``event`` is the event announcing the write, or a function giving it once the write is done."""
         if self._batch is not None:
             self._batch.append((write, event))
             return
         async with self.db.write() as conn:
             await write(conn)
-        if event is not None:
-            self.emit(*event)
+        self._publish(event)
 
     async def update_run(self, event: str | None = None, *, finish_job: bool = False, **values: Any) -> RunRecord:
+        """Write run columns. An ending other than ``cancelled``/``expired`` checks, in the same transaction,
+        that no cancel was requested meanwhile: a cancel answered ``cancelling`` always ends ``cancelled``."""
         values = {**self._staged, **values}
         self._staged = {}
         run_id = self.run.id
+        ending = values.get("status") in _OVERRIDABLE
 
         async def write(conn: Conn) -> None:
+            if ending:
+                current = await repos.runs.get(conn, run_id)
+                if current is None:
+                    raise RunGone(run_id)
+                if current.cancel_requested:
+                    values.update(_cancelled(values))
+                    self.run = dataclasses.replace(self.run, **values)
             if values and not await repos.runs.update(conn, run_id, values):
                 raise RunGone(run_id)
             if finish_job:
                 await jobs.finish(conn, run_id)
 
+        def announced() -> tuple[str, dict[str, Any]] | None:
+            if not event:
+                return None
+            name = f"thread.run.{self.run.status}" if ending else event
+            return name, run_to_wire(self.run)
+
         self.run = dataclasses.replace(self.run, **values)
-        await self._write(write, (event, run_to_wire(self.run)) if event else None)
+        await self._write(write, announced)
         return self.run
 
     def new_step(self, type_: str, details: dict[str, Any]) -> RunStepRecord:
@@ -173,11 +193,41 @@ class RunWriter:
 
         await self._write(write, (event, step_to_wire(step)) if event else None)
 
+    async def discard(self, message: MessageRecord, step: RunStepRecord | None) -> None:
+        """Delete a message the run will not keep (an answer that failed the response format), with its step."""
+
+        async def write(conn: Conn) -> None:
+            await repos.messages.delete(conn, message.id)
+            if step is not None:
+                await repos.run_steps.delete(conn, step.id)
+
+        await self._write(write, None)
+
     async def save_message(self, message: MessageRecord, event: str | None) -> None:
         async def write(conn: Conn) -> None:
             await repos.messages.update(conn, message.id, _values(message))
 
         await self._write(write, (event, message_to_wire(message)) if event else None)
+
+
+_Event = tuple[str, dict[str, Any]] | Callable[[], tuple[str, dict[str, Any]] | None] | None
+
+_OVERRIDABLE = frozenset({"completed", "incomplete", "failed", "requires_action"})
+"""Run endings a cancel requested meanwhile turns into ``cancelled``."""
+
+
+def _cancelled(values: dict[str, Any]) -> dict[str, Any]:
+    ts = values.get("completed_at") or values.get("failed_at") or now()
+    return {
+        "status": "cancelled",
+        "cancelled_at": ts,
+        "completed_at": None,
+        "failed_at": None,
+        "last_error": None,
+        "incomplete_details": None,
+        "required_action": None,
+        "expires_at": None,
+    }
 
 
 def _values(record: Any) -> dict[str, Any]:

@@ -4,7 +4,8 @@ Each worker claims a job with a lease, executes the run, and the engine deletes 
 stops (terminal or ``requires_action``). A heartbeat renews the leases of running jobs and notices
 cancellations requested through the database. If the process dies, its leases lapse and the runs are
 claimed again: a run that never started is executed, one that was in progress fails with
-``last_error`` (see ``RunEngine.execute``). A sweeper expires runs left in ``requires_action``.
+``last_error`` (see ``RunEngine.execute``). A sweeper expires runs still queued, in progress or in
+``requires_action`` at their ``expires_at``.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ class WorkerPool:
                 running = list(self._running)
                 async with self.db.write() as conn:
                     await jobs.renew(conn, self.owner, running, time.time() + LEASE_SECONDS)
-                    expired = await run_queries.expired_requires_action(conn, int(time.time()))
+                    expired = await run_queries.expired_runs(conn, int(time.time()))
                 async with self.db.read() as conn:
                     cancelling = await run_queries.cancel_requested(conn, running)
                 for run_id in cancelling:

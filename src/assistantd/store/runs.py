@@ -24,9 +24,11 @@ async def active_run_id(conn: Conn, thread_id: str) -> str | None:
     return (await conn.execute(_ACTIVE, {"thread_id": thread_id})).scalar()
 
 
-async def expired_requires_action(conn: Conn, now: int) -> list[str]:
-    """Runs waiting for tool outputs past their ``expires_at``."""
-    stmt = select(RunRow.id).where(RunRow.status == "requires_action", RunRow.expires_at < now)
+async def expired_runs(conn: Conn, now: int) -> list[str]:
+    """Runs still queued, executing or waiting for tool outputs past their ``expires_at``."""
+    stmt = select(RunRow.id).where(
+        RunRow.status.in_(("queued", "in_progress", "requires_action")), RunRow.expires_at < now
+    )
     return list((await conn.execute(stmt)).scalars())
 
 
