@@ -103,7 +103,7 @@ def create_app(
         tools.add(code_interpreter)
         for tool in extra_tools:
             tools.add(tool)
-        engine = RunEngine(db, events, backends, blobs, tools)
+        engine = RunEngine(db, events, backends, blobs, tools, turn_timeout=settings.upstream_turn_timeout_seconds)
         workers = WorkerPool(db, engine, settings.run_workers)
         app.state.services = Services(
             settings=settings,
@@ -138,6 +138,7 @@ def create_app(
 
     app = FastAPI(title="assistantd", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.ready = False
+    app.state.sse_keepalive_seconds = settings.sse_keepalive_seconds
     install_error_handlers(app)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)])
     for module in (assistants, runs, threads, messages, files, models, vector_stores):

@@ -85,6 +85,9 @@ class UpstreamRoute(BaseModel):
     """Context window in tokens of the models served here; bounds the prompt we build."""
     supports_json_schema: bool = True
     """Whether the upstream accepts ``response_format: json_schema`` natively."""
+    token_limit_parameter: Literal["auto", "max_completion_tokens", "max_tokens"] = "auto"
+    """How a run's completion-token limit is sent: ``auto`` sends ``max_completion_tokens`` and switches to
+    ``max_tokens`` (remembered per model) when the upstream refuses it; or always one of the two."""
 
 
 class Settings(BaseSettings):
@@ -117,6 +120,9 @@ class Settings(BaseSettings):
     """Comma-separated model names to list in ``GET /v1/models`` besides those the upstreams report."""
     max_file_bytes: int = 512 * 1024 * 1024
     """Largest accepted upload, in bytes (OpenAI's limit: 512 MB)."""
+    max_request_bytes: int = 16 * 1024 * 1024
+    """Largest JSON request body, in bytes; a bigger one is refused with 413 before it is read whole. The
+    default holds a thread created with dozens of full-size (256,000-character) messages."""
     require_beta_header: bool = False
     """Reject Assistants calls without ``OpenAI-Beta: assistants=v2`` (400 ``invalid_beta``), as OpenAI did."""
     poll_after_ms: int = 25
@@ -132,8 +138,29 @@ class Settings(BaseSettings):
     """Timeout of one upstream request (connect and each read)."""
     upstream_max_retries: int = 2
     """Retries of an upstream request that fails before its first token (timeouts, 429, 5xx, drops)."""
+    upstream_idle_timeout_seconds: float = 120.0
+    """Longest gap between two stream chunks that carry data (SSE comments and keep-alives do not count);
+    past it the turn fails (or is retried before its first token)."""
+    upstream_turn_timeout_seconds: float = 600.0
+    """Total deadline of one model turn, retries included; past it the run fails with ``last_error``."""
+    upstream_max_line_bytes: int = 1024 * 1024
+    """Longest stream line accepted from an upstream; a longer one fails the turn."""
+    upstream_max_response_bytes: int = 32 * 1024 * 1024
+    """Most bytes read from an upstream for one model turn; past it the turn fails."""
+    upstream_token_limit_parameter: Literal["auto", "max_completion_tokens", "max_tokens"] = "auto"
+    """``token_limit_parameter`` of the default upstream (see ``[[upstreams]]`` in docs/settings.md)."""
+    sse_keepalive_seconds: float = 15.0
+    """A stream silent this long gets an SSE comment line, so proxies with read timeouts keep it open."""
     log_level: str = "info"
     """Log level of the server (debug, info, warning, error)."""
+    access_log: bool = False
+    """Log one line per HTTP request (uvicorn's access log: client, method, path, status)."""
+    max_connections: int = Field(default=1000, ge=1)
+    """Most client connections open at once; past it a new connection gets a 503 and is closed. Kept
+    below the open-files limit (``ulimit -n``), which ``assistantd serve`` raises to its hard maximum."""
+    header_timeout_seconds: float = Field(default=5.0, gt=0)
+    """A connection must send a request's complete headers within this long (of connecting, or of its
+    previous response), or it is closed: slow or stalled clients cannot hold connections open."""
     code_interpreter_unsandboxed: bool = False
     """Run code_interpreter without bubblewrap (rlimits only, NO isolation) when bubblewrap is missing."""
     code_interpreter_python: Path = Path("/opt/assistantd-sandbox/bin/python")
@@ -153,14 +180,6 @@ class Settings(BaseSettings):
     code_interpreter_timeout_seconds: float = 60.0
     """Wall-clock limit of one execution; past it the code is interrupted (or the session restarted)."""
     code_interpreter_cpu_seconds: int = 3600
-    access_log: bool = False
-    """Log one line per HTTP request (uvicorn's access log: client, method, path, status)."""
-    max_connections: int = Field(default=1000, ge=1)
-    """Most client connections open at once; past it a new connection gets a 503 and is closed. Kept
-    below the open-files limit (``ulimit -n``), which ``assistantd serve`` raises to its hard maximum."""
-    header_timeout_seconds: float = Field(default=5.0, gt=0)
-    """A connection must send a request's complete headers within this long (of connecting, or of its
-    previous response), or it is closed: slow or stalled clients cannot hold connections open."""
     """CPU-time limit (RLIMIT_CPU) of a session's whole life: a backstop behind the wall-clock limit."""
     code_interpreter_memory_bytes: int = 2 * 1024 * 1024 * 1024
     """Memory of a session, all its processes together (its cgroup, where usable), and address-space limit
@@ -204,25 +223,6 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        path = os.environ.get("ASSISTANTD_CONFIG_FILE")
-        if path:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
-        return tuple(sources)
-
-    @property
-    def effective_database_url(self) -> str:
-        if self.database_url:
-            return self.database_url
     @model_validator(mode="after")
     def _embeddings_have_an_upstream(self) -> Settings:
         if self.embeddings == "upstream" and not (self.embedding_base_url or self.upstream_base_url):
@@ -238,6 +238,27 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return value.lower()
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        check_environment(os.environ, settings_cls.model_fields)
+        path = os.environ.get("ASSISTANTD_CONFIG_FILE")
+        if path:
+            check_config_file(Path(path), settings_cls.model_fields)
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
         return f"sqlite:///{(self.data_dir / 'assistantd.db').resolve()}"
 
     @property
@@ -248,10 +269,8 @@ class Settings(BaseSettings):
     def api_key_set(self) -> frozenset[str]:
         return frozenset(k.strip() for k in self.api_keys.split(",") if k.strip())
 
-        check_environment(os.environ, settings_cls.model_fields)
     @property
     def configured_models(self) -> list[str]:
-            check_config_file(Path(path), settings_cls.model_fields)
         names = [m.strip() for m in self.models.split(",") if m.strip()]
         for route in self.upstreams:
             names.extend(m for m in route.models if m != "*")
