@@ -9,23 +9,17 @@ from starlette.datastructures import UploadFile
 from starlette.responses import StreamingResponse
 
 from assistantd.api._json import WireResponse, wire
-from assistantd.api.deps import FilesDep, services
+from assistantd.api._route import UploadRoute
+from assistantd.api.deps import FilesDep
 from assistantd.api.pagination import FilesPage
 from assistantd.errors import InvalidRequest
-from assistantd.services.files import check_upload, too_large
+from assistantd.services.files import check_upload
 
-router = APIRouter(default_response_class=WireResponse)
-
-# Room for the multipart framing and the small form fields around the file part.
-_FORM_OVERHEAD = 64 * 1024
+router = APIRouter(route_class=UploadRoute, default_response_class=WireResponse)
 
 
 @router.post("/files")
 async def create_file(request: Request, files: FilesDep) -> WireResponse:
-    limit = services(request).settings.max_file_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + _FORM_OVERHEAD:
-        raise too_large(limit)  # refuse before reading a byte of an oversize body
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidRequest("The request must be multipart/form-data with a 'file' part.", param="file")
     async with request.form(max_files=1, max_fields=16) as form:

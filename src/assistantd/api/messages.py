@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from assistantd.api._json import WireResponse, wire
+from assistantd.api._route import WireRoute
 from assistantd.api.deps import Beta, MessagesDep
 from assistantd.api.pagination import Page
 from assistantd.wire.messages import MessageCreate, MessageModify
 
-router = APIRouter(dependencies=[Beta], default_response_class=WireResponse)
+router = APIRouter(route_class=WireRoute, dependencies=[Beta], default_response_class=WireResponse)
 
 
 @router.post("/threads/{thread_id}/messages")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from assistantd.api._json import WireResponse, wire
+from assistantd.api._route import WireRoute
 from assistantd.api.deps import ModelsDep
 
-router = APIRouter(default_response_class=WireResponse)
+router = APIRouter(route_class=WireRoute, default_response_class=WireResponse)
 
 
 @router.get("/models")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from assistantd.api._json import WireResponse, wire
+from assistantd.api._route import WireRoute
 from assistantd.api.deps import Beta, ThreadsDep
 from assistantd.wire.threads import ThreadCreate, ThreadModify
 
-router = APIRouter(dependencies=[Beta], default_response_class=WireResponse)
+router = APIRouter(route_class=WireRoute, dependencies=[Beta], default_response_class=WireResponse)
 
 
 @router.post("/threads")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from assistantd.api._json import WireResponse, wire
+from assistantd.api._route import WireRoute
 from assistantd.api.deps import Beta, PollAfter, VectorStoreFilesDep, VectorStoresDep
 from assistantd.api.pagination import Page
 from assistantd.wire.vector_stores import (
@@ -16,7 +17,7 @@ from assistantd.wire.vector_stores import (
     VectorStoreSearch,
 )
 
-router = APIRouter(dependencies=[Beta], default_response_class=WireResponse)
+router = APIRouter(route_class=WireRoute, dependencies=[Beta], default_response_class=WireResponse)
 
 STORE = "/vector_stores/{vector_store_id}"
 

@@ -11,6 +11,11 @@ from typing import Any
 
 from pydantic_core import PydanticCustomError
 
+MAX_MESSAGE_CHARS = 256_000
+"""A message's text, in characters (OpenAI's limit on message content), whole or summed over its parts."""
+MAX_TOKEN_LIMIT = 2**31 - 1
+"""Largest ``max_prompt_tokens``/``max_completion_tokens``/``last_messages``: 32 bits, which every upstream
+accepts as ``max_tokens`` and SQLite stores exactly."""
 MAX_METADATA_PAIRS = 16
 MAX_METADATA_KEY = 64
 MAX_METADATA_VALUE = 512
@@ -35,6 +40,15 @@ def _valid_unicode(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def check_unicode(value: str) -> str:
+    """A string we store or send on must be encodable: JSON's ``"\\ud800"`` escape decodes to a lone surrogate,
+    which UTF-8 (SQLite, orjson, every upstream) cannot carry. Constrained strings (``max_length``) are already
+    checked by pydantic-core; this is for the others."""
+    if not _valid_unicode(value):
+        raise openai_error(f"Invalid '{{param}}': the string {_SURROGATE}")
+    return value
 
 
 def check_metadata(value: dict[str, str]) -> dict[str, str]:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from assistantd.wire._limits import check_json, check_metadata, openai_error
+from assistantd.wire._limits import check_json, check_metadata, check_unicode, openai_error
 
 
 class Request(BaseModel):
@@ -22,6 +22,8 @@ class Request(BaseModel):
 Metadata = Annotated[dict[str, str], AfterValidator(check_metadata)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(check_json)]
 """Free-form JSON (a JSON Schema) that we store and echo verbatim."""
+String = Annotated[str, AfterValidator(check_unicode)]
+"""Free text with no length limit of its own, that we store or send on: valid Unicode only."""
 
 
 # --- tools -------------------------------------------------------------------------------------------
@@ -39,7 +41,7 @@ class FileSearchOptions(Request):
 
 class FunctionDefinition(Request):
     name: Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
-    description: str | None = None
+    description: String | None = None
     parameters: JsonObject | None = None
     strict: bool | None = None
 
@@ -124,7 +126,7 @@ class JsonObjectFormat(Request):
 
 class JsonSchemaSpec(Request):
     name: Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
-    description: str | None = None
+    description: String | None = None
     schema_: JsonObject | None = Field(default=None, alias="schema")
     strict: bool | None = None
 

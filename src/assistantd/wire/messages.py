@@ -5,16 +5,21 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from openai.types.beta.threads import Message, MessageDeleted
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
+from assistantd.wire._limits import MAX_MESSAGE_CHARS, openai_error
 from assistantd.wire.common import Metadata, Request
 
 __all__ = ["Message", "MessageCreate", "MessageDeleted", "MessageModify"]
 
 
+MessageText = Annotated[str, Field(max_length=MAX_MESSAGE_CHARS)]
+"""At most 256,000 characters, as OpenAI; the length constraint also makes pydantic-core reject lone surrogates."""
+
+
 class TextPart(Request):
     type: Literal["text"]
-    text: str
+    text: MessageText
 
 
 class ImageFile(Request):
@@ -40,6 +45,17 @@ class ImageUrlPart(Request):
 ContentPart = Annotated[TextPart | ImageFilePart | ImageUrlPart, Field(discriminator="type")]
 
 
+def _within_limit(parts: list[ContentPart]) -> list[ContentPart]:
+    """Text parts share the message's 256,000 characters."""
+    total = sum(len(p.text) for p in parts if isinstance(p, TextPart))
+    if total > MAX_MESSAGE_CHARS:
+        raise openai_error(
+            "Invalid '{param}': string too long. Expected the text parts to hold at most "
+            f"{MAX_MESSAGE_CHARS} characters in all, but got {total} characters instead."
+        )
+    return parts
+
+
 class CodeInterpreterAttachmentTool(Request):
     type: Literal["code_interpreter"]
 
@@ -59,7 +75,7 @@ class Attachment(Request):
 class MessageCreate(Request):
     # POST /v1/threads/{thread_id}/messages
     role: Literal["user", "assistant"]
-    content: str | Annotated[list[ContentPart], Field(min_length=1)]
+    content: MessageText | Annotated[list[ContentPart], Field(min_length=1), AfterValidator(_within_limit)]
     attachments: list[Attachment] | None = None
     metadata: Metadata | None = None
 

@@ -8,7 +8,8 @@ from openai.types.beta.threads import Run
 from openai.types.beta.threads.runs import RunStep
 from pydantic import Field
 
-from assistantd.wire.common import Metadata, ReasoningEffort, Request, ResponseFormat, Tool, ToolResources
+from assistantd.wire._limits import MAX_TOKEN_LIMIT
+from assistantd.wire.common import Metadata, ReasoningEffort, Request, ResponseFormat, String, Tool, ToolResources
 from assistantd.wire.messages import MessageCreate
 from assistantd.wire.threads import ThreadCreate
 
@@ -26,7 +27,7 @@ STEP_CONTENT_INCLUDE = "step_details.tool_calls[*].file_search.results[*].conten
 
 class TruncationStrategy(Request):
     type: Literal["auto", "last_messages"]
-    last_messages: Annotated[int, Field(ge=1)] | None = None
+    last_messages: Annotated[int, Field(ge=1, le=MAX_TOKEN_LIMIT)] | None = None
 
 
 class FunctionName(Request):
@@ -47,7 +48,7 @@ ToolChoice = (
     | Annotated[NamedFunctionChoice | NamedBuiltinChoice, Field(discriminator="type")]
 )
 
-TokenLimit = Annotated[int, Field(ge=256)]
+TokenLimit = Annotated[int, Field(ge=256, le=MAX_TOKEN_LIMIT)]
 
 
 class _RunOptions(Request):
@@ -87,7 +88,7 @@ class RunModify(Request):
 
 class ToolOutput(Request):
     tool_call_id: Annotated[str, Field(min_length=1)]
-    output: str
+    output: String
 
 
 class SubmitToolOutputs(Request):

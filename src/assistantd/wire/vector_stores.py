@@ -12,7 +12,13 @@ from openai.types import VectorStore, VectorStoreDeleted, VectorStoreSearchRespo
 from openai.types.vector_stores import VectorStoreFile, VectorStoreFileBatch, VectorStoreFileDeleted
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from assistantd.wire._limits import MAX_METADATA_KEY, MAX_METADATA_PAIRS, MAX_METADATA_VALUE, openai_error
+from assistantd.wire._limits import (
+    MAX_METADATA_KEY,
+    MAX_METADATA_PAIRS,
+    MAX_METADATA_VALUE,
+    check_json,
+    openai_error,
+)
 from assistantd.wire.common import ChunkingStrategy, Metadata, Request
 
 __all__ = [
@@ -51,6 +57,7 @@ def check_attributes(value: dict[str, AttributeValue]) -> dict[str, AttributeVal
                 f"Invalid '{{param}}': key '{key[:80]}' is too long. Expected a key with maximum length "
                 f"{MAX_METADATA_KEY}, but got a key with length {len(key)} instead."
             )
+        check_json({key: item})  # valid Unicode, finite numbers, 64-bit integers: what we can store and echo
         if isinstance(item, str) and len(item) > MAX_METADATA_VALUE:
             raise openai_error(
                 f"Invalid '{{param}}': string too long. Expected a string with maximum length "
@@ -141,7 +148,10 @@ class SearchRankingOptions(Request):
 
 class VectorStoreSearch(Request):
     # POST /v1/vector_stores/{vector_store_id}/search
-    query: Annotated[str, Field(max_length=4096)] | Annotated[list[str], Field(min_length=1, max_length=10)]
+    query: (
+        Annotated[str, Field(max_length=4096)]
+        | Annotated[list[Annotated[str, Field(max_length=4096)]], Field(min_length=1, max_length=10)]
+    )
     rewrite_query: bool = False
     max_num_results: Annotated[int, Field(ge=1, le=50)] = 10
     filters: Filter | None = None
