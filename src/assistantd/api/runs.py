@@ -15,16 +15,16 @@ router = APIRouter(dependencies=[Beta], default_response_class=WireResponse)
 
 
 @router.post("/threads/runs", response_model=None)
-async def create_thread_and_run(req: ThreadAndRunCreate, runs: RunsDep, poll: PollAfter) -> Response:
+async def create_thread_and_run(req: ThreadAndRunCreate, runs: RunsDep, poll: PollAfter, include: Include) -> Response:
     if req.stream:
-        return sse(await runs.stream_thread_and_run(req))
+        return sse(await runs.stream_thread_and_run(req, include))
     return wire(await runs.create_thread_and_run(req), poll)
 
 
 @router.post("/threads/{thread_id}/runs", response_model=None)
 async def create_run(thread_id: str, req: RunCreate, runs: RunsDep, poll: PollAfter, include: Include) -> Response:
     if req.stream:
-        return sse(await runs.stream_run(thread_id, req))
+        return sse(await runs.stream_run(thread_id, req, include))
     return wire(await runs.create_run(thread_id, req), poll)
 
 
@@ -52,10 +52,10 @@ async def cancel_run(thread_id: str, run_id: str, runs: RunsDep, poll: PollAfter
 
 @router.post("/threads/{thread_id}/runs/{run_id}/submit_tool_outputs", response_model=None)
 async def submit_tool_outputs(
-    thread_id: str, run_id: str, req: SubmitToolOutputs, runs: RunsDep, poll: PollAfter
+    thread_id: str, run_id: str, req: SubmitToolOutputs, runs: RunsDep, poll: PollAfter, include: Include
 ) -> Response:
     if req.stream:
-        return sse(await runs.stream_submit_tool_outputs(thread_id, run_id, req))
+        return sse(await runs.stream_submit_tool_outputs(thread_id, run_id, req, include))
     return wire(await runs.submit_tool_outputs(thread_id, run_id, req), poll)
 
 

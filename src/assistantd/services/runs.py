@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import jsonschema
@@ -21,6 +21,7 @@ from assistantd.runs.objects import TERMINAL, run_to_wire, step_to_wire
 from assistantd.runs.persist import RunWriter
 from assistantd.runs.worker import WorkerPool
 from assistantd.services._context import Context, WireObject, now
+from assistantd.services._included import CONTENT_INCLUDE, IncludedStream
 from assistantd.services._refs import check_id, missing, tool_resources_json
 from assistantd.services.messages import new_message_values
 from assistantd.services.runs_guard import ensure_no_active_run
@@ -76,8 +77,8 @@ class Runs:
 
         return await self._start(run_id, insert)
 
-    async def stream_run(self, thread_id: str, req: RunCreate) -> EventStream:
-        return await self._subscribed(lambda run_id: self.create_run(thread_id, req, run_id=run_id))
+    async def stream_run(self, thread_id: str, req: RunCreate, include: Sequence[str] = ()) -> EventStream:
+        return await self._subscribed(lambda run_id: self.create_run(thread_id, req, run_id=run_id), include)
 
     async def create_thread_and_run(self, req: ThreadAndRunCreate, *, run_id: str | None = None) -> WireObject:
         run_id = run_id or new_id("run")
@@ -93,8 +94,8 @@ class Runs:
 
         return await self._start(run_id, insert)
 
-    async def stream_thread_and_run(self, req: ThreadAndRunCreate) -> EventStream:
-        return await self._subscribed(lambda run_id: self.create_thread_and_run(req, run_id=run_id))
+    async def stream_thread_and_run(self, req: ThreadAndRunCreate, include: Sequence[str] = ()) -> EventStream:
+        return await self._subscribed(lambda run_id: self.create_thread_and_run(req, run_id=run_id), include)
 
     async def _insert_run(
         self,
@@ -199,10 +200,16 @@ class Runs:
         self.workers.notify()
         return next(e.data for e in events if e.event == "thread.run.created")
 
-    async def _subscribed(self, start: Callable[[str], Awaitable[Any]]) -> EventStream:
+    def _stream(self, run_id: str, include: Sequence[str]) -> EventStream:
+        subscription = self.events.subscribe(run_id)
+        if CONTENT_INCLUDE in include:
+            return IncludedStream(subscription, self.ctx.db)
+        return RunStream(subscription)
+
+    async def _subscribed(self, start: Callable[[str], Awaitable[Any]], include: Sequence[str]) -> EventStream:
         """Subscribe to a new run's events *before* it can be claimed, then start it."""
         run_id = new_id("run")
-        stream = RunStream(self.events.subscribe(run_id))
+        stream = self._stream(run_id, include)
         try:
             await start(run_id)
         except BaseException:
@@ -305,11 +312,14 @@ class Runs:
                 else c
                 for c in details.get("tool_calls") or []
             ]
-            step = dataclasses.replace(step, step_details=details, status="completed", completed_at=now())
+            usage = step.usage or await _waiting_step_usage(conn, run, step.id)
+            step = dataclasses.replace(
+                step, step_details=details, status="completed", completed_at=now(), usage=usage
+            )
             await repos.run_steps.update(
                 conn,
                 step.id,
-                {"step_details": details, "status": "completed", "completed_at": step.completed_at},
+                {"step_details": details, "status": "completed", "completed_at": step.completed_at, "usage": usage},
             )
             await repos.runs.update(conn, run_id, {"status": "queued", "required_action": None})
             await jobs.enqueue(conn, run_id, time.time())
@@ -320,9 +330,11 @@ class Runs:
         self.workers.notify()
         return run_to_wire(run)
 
-    async def stream_submit_tool_outputs(self, thread_id: str, run_id: str, req: SubmitToolOutputs) -> EventStream:
+    async def stream_submit_tool_outputs(
+        self, thread_id: str, run_id: str, req: SubmitToolOutputs, include: Sequence[str] = ()
+    ) -> EventStream:
         check_id("run", run_id, "run_id")
-        stream = RunStream(self.events.subscribe(run_id))
+        stream = self._stream(run_id, include)
         try:
             await self.submit_tool_outputs(thread_id, run_id, req)
         except BaseException:
@@ -416,3 +428,14 @@ def check_response_format(fmt: Any) -> None:
             f"Invalid schema for response_format '{fmt['json_schema'].get('name')}': {exc.message}.",
             param="response_format.json_schema.schema",
         ) from None
+
+
+async def _waiting_step_usage(conn: Conn, run: RunRecord, step_id: str) -> dict[str, int] | None:
+    """The usage of a step that waited for tool outputs (null while it waited): what the run used that its
+    other steps do not account for."""
+    if not run.usage:
+        return None
+    others = [s.usage or {} for s in await run_queries.steps_of_run(conn, run.id) if s.id != step_id]
+    prompt = max(0, run.usage.get("prompt_tokens", 0) - sum(u.get("prompt_tokens", 0) for u in others))
+    completion = max(0, run.usage.get("completion_tokens", 0) - sum(u.get("completion_tokens", 0) for u in others))
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
