@@ -54,6 +54,7 @@ def config_from_settings(settings: Settings) -> SandboxConfig:
             output=OutputLimits(
                 max_chars=settings.code_interpreter_max_output_chars,
                 flood_bytes=settings.code_interpreter_max_output_bytes,
+                max_images=settings.code_interpreter_max_output_files,
             ),
         ),
     )

@@ -75,7 +75,7 @@ def _walk(dir_fd: int, prefix: str, depth: int, seen: list[int]) -> Iterator[Fil
             continue
         rel = f"{prefix}{name}"
         if stat.S_ISREG(st.st_mode):
-            yield FileInfo(rel, st.st_size, st.st_mtime_ns)
+            yield FileInfo(rel, st.st_size, st.st_mtime_ns, st.st_blocks * 512)
         elif stat.S_ISDIR(st.st_mode) and depth + 1 < MAX_DEPTH:
             try:
                 sub = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)

@@ -32,7 +32,9 @@ class Execution:
     error: str | None = None
     """The exception's traceback (plain text) when the code raised."""
     images: list[bytes] = field(default_factory=list)
-    """PNG images the code displayed (matplotlib figures), in order."""
+    """PNG images the code displayed (matplotlib figures), in order, at most ``OutputLimits.max_images``."""
+    images_dropped: int = 0
+    """Images displayed past that cap (not kept)."""
     truncated_chars: int = 0
     """How many characters of output were dropped from the middle to respect the cap."""
     detail: str | None = None
@@ -45,7 +47,10 @@ class FileInfo:
 
     name: str
     size: int
+    """Apparent size: the bytes a copy of it takes."""
     mtime_ns: int
+    disk_bytes: int = 0
+    """What it really occupies on disk (``st_blocks`` × 512): far less than ``size`` for a sparse file."""
 
 
 class SandboxSession(Protocol):
@@ -94,4 +99,8 @@ class Sandbox(Protocol):
 
     def close(self) -> None:
         """Release what the sandbox holds once all its sessions are shut down."""
+        ...
+
+    def describe_limits(self) -> str:
+        """One line for the start-up log: the uids and how memory is bounded (per session, or per process)."""
         ...

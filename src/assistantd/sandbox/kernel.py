@@ -89,6 +89,8 @@ class OutputLimits:
     """Characters of stdout (and of stderr) kept for the model: the head and the tail."""
     flood_bytes: int = 64 * 1024 * 1024
     """Output past this many bytes interrupts the execution."""
+    max_images: int = 20
+    """Displayed images kept per execution; later ones are only counted (``Execution.images_dropped``)."""
 
 
 class _Capped:
@@ -138,6 +140,8 @@ class _Collector:
         self.flood_bytes = limits.flood_bytes
         self.received = 0
         self.images: list[bytes] = []
+        self.max_images = limits.max_images
+        self.images_dropped = 0
         self.error: str | None = None
         self.idle = False
 
@@ -156,7 +160,10 @@ class _Collector:
             png = data.get("image/png")
             if isinstance(png, str):
                 self.received += len(png)
-                self.images.append(base64.b64decode(png))
+                if len(self.images) < self.max_images:
+                    self.images.append(base64.b64decode(png))
+                else:
+                    self.images_dropped += 1
             elif "text/plain" in data:
                 text = str(data["text/plain"])
                 self.received += len(text)
@@ -181,6 +188,7 @@ class _Collector:
             stderr=self.stderr.text(),
             error=self.error,
             images=self.images,
+            images_dropped=self.images_dropped,
             truncated_chars=self.stdout.dropped + self.stderr.dropped,
             detail=detail,
         )

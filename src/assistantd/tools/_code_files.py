@@ -7,17 +7,22 @@ one gets its file ID before the extension: ``data.csv``, ``data-file-abc123.csv`
 ``.``/``..`` or hidden by us becomes the file ID.
 
 **Out.** Files the code creates or changes under ``/mnt/data`` become Files with purpose
-``assistants_output`` and filename ``/mnt/data/<path>``; displayed images become PNG Files.
+``assistants_output`` and filename ``/mnt/data/<path>``; displayed images become PNG Files. ``Budget``
+bounds what one execution and one session may add to the store: a number of Files per execution, and
+bytes per session counted as stored (a sparse file costs its full size, since its copy is not sparse).
+A file whose content is what was already copied (or placed) under that path is not copied again, so
+touching files does not grow the store.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from assistantd.ids import new_id
@@ -27,8 +32,6 @@ from assistantd.store.blobs import BlobStore
 from assistantd.store.db import Database
 from assistantd.store.records import FileRecord, RunRecord
 
-MAX_OUTPUT_FILES = 32
-"""New or changed files turned into Files per execution; more are left in the session (and reported)."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 
@@ -130,3 +133,59 @@ async def save_output(db: Database, blobs: BlobStore, filename: str, data: bytes
 def is_output_candidate(name: str) -> bool:
     """Skip hidden files and Python caches the code leaves behind."""
     return not any(part.startswith(".") or part == "__pycache__" for part in name.split("/"))
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB"
+
+
+@dataclass
+class Budget:
+    """What one execution may still turn into Files, and what its session has already stored."""
+
+    files: int
+    """Files this execution may still create."""
+    session_bytes_left: int
+    session_quota: int
+    refused: list[str] = field(default_factory=list)
+    """Files that did not fit in the session's byte quota (path and size)."""
+    over_count: int = 0
+    """Files not saved because the per-execution count was reached."""
+    images_over: int = 0
+
+    def fits(self, size: int) -> bool:
+        return self.files > 0 and size <= self.session_bytes_left
+
+    def refuse(self, name: str, size: int, disk_bytes: int) -> None:
+        if self.files <= 0:
+            self.over_count += 1
+            return
+        sparse = ", a sparse file: copied out it takes its full size" if disk_bytes < size // 2 else ""
+        self.refused.append(f"{name} ({_mib(size)}{sparse})")
+
+    def spend(self, size: int) -> None:
+        self.files -= 1
+        self.session_bytes_left -= size
+
+    def notes(self, cap: int, images_dropped: int) -> list[str]:
+        out = []
+        if self.over_count:
+            out.append(
+                f"[Only {cap} files and images are saved per execution: {self.over_count} more changed files were "
+                "left in /mnt/data unsaved; write fewer files, or save them in a later call.]"
+            )
+        if self.images_over + images_dropped:
+            out.append(
+                f"[Only {cap} files and images are saved per execution: {self.images_over + images_dropped} more "
+                "images were not kept; show fewer figures per call.]"
+            )
+        if self.refused:
+            out.append(
+                f"[Not saved: {', '.join(self.refused)}. This session may store {_mib(self.session_quota)} of "
+                f"output files in total and has {_mib(max(self.session_bytes_left, 0))} left.]"
+            )
+        return out

@@ -59,6 +59,8 @@ class CodeInterpreter:
     def __init__(self, settings: Settings, sandbox: Sandbox | None, unavailable: str | None = None) -> None:
         self.settings = settings
         self.unavailable = unavailable
+        self.limits: str | None = None
+        """How sessions are bounded (uids; memory per session or per process), for the start-up log."""
         self.pool = (
             None
             if sandbox is None
@@ -87,7 +89,8 @@ class CodeInterpreter:
         tool = cls(settings, sandbox)
         assert tool.pool is not None
         await tool.pool.start()
-        log.info("code_interpreter sandbox: %s", sandbox.name)
+        tool.limits = sandbox.describe_limits()
+        log.info("code_interpreter limits: %s", tool.limits)
         return tool
 
     async def close(self) -> None:
@@ -180,11 +183,14 @@ class CodeInterpreter:
                 if out.name not in taken:
                     wanted.append(out)
                     restored.append(out.name)
+        copied: dict[str, str] = lease.state.setdefault("copied", {})
         for f in wanted:
             if placed.get(f.file_id) == f.name:
                 continue
-            await lease.session.put_file(f.name, await files.read_blob(ctx.blobs, f.blob_key))
+            data = await files.read_blob(ctx.blobs, f.blob_key)
+            await lease.session.put_file(f.name, data)
             placed[f.file_id] = f.name
+            copied[f.name] = files.digest(data)  # unchanged, it is not copied back out
         notes: list[str] = []
         if lease.fresh and lease.reset is not None:
             why = {"idle": "it was idle too long", "crashed": "it crashed"}[lease.reset]
@@ -204,29 +210,49 @@ class CodeInterpreter:
         result: Execution,
         notes: list[str],
     ) -> list[dict[str, Any]]:
+        """Turn changed files, then displayed images, into Files within the execution's and session's budget."""
         assert lease.session is not None
         links = self._thread_links(ctx.run.thread_id)
+        copied: dict[str, str] = lease.state.setdefault("copied", {})  # path → digest of what was last copied
+        quota = self.settings.code_interpreter_session_output_bytes
+        cap = self.settings.code_interpreter_max_output_files
+        budget = files.Budget(cap, quota - lease.state.get("stored_bytes", 0), quota)
         changed = [
             info
             for name, info in (await lease.session.list_files()).items()
             if before.get(name) != info and files.is_output_candidate(name)
         ]
-        for info in changed[: files.MAX_OUTPUT_FILES]:
+        for info in changed:
+            if info.name not in copied and not budget.fits(info.size):
+                budget.refuse(info.name, info.size, info.disk_bytes)
+                continue
             try:
                 data = await lease.session.get_file(info.name, self.settings.code_interpreter_max_file_bytes)
             except (OSError, ValueError):
                 continue
+            digest = files.digest(data)
+            if copied.get(info.name) == digest:
+                continue  # touched or rewritten, but the same content as the File already made from it
+            if not budget.fits(len(data)):
+                budget.refuse(info.name, len(data), info.disk_bytes)
+                continue
             links[f"/mnt/data/{info.name}"] = await files.save_output(ctx.db, ctx.blobs, f"/mnt/data/{info.name}", data)
-        if len(changed) > files.MAX_OUTPUT_FILES:
-            notes.append(f"[Only the first {files.MAX_OUTPUT_FILES} of {len(changed)} new files were saved.]")
+            copied[info.name] = digest
+            budget.spend(len(data))
         outputs: list[dict[str, Any]] = []
-        text = _log_text(result, notes)
+        images: list[dict[str, Any]] = []
+        for i, png in enumerate(result.images):
+            if not budget.fits(len(png)):
+                budget.images_over += 1
+                continue
+            file_id = await files.save_output(ctx.db, ctx.blobs, f"{call_id}-{i}.png", png)
+            budget.spend(len(png))
+            images.append({"type": "image", "image": {"file_id": file_id}})
+        lease.state["stored_bytes"] = quota - budget.session_bytes_left
+        text = _log_text(result, [*notes, *budget.notes(cap, result.images_dropped)])
         if text:
             outputs.append(_logs(text))
-        for i, png in enumerate(result.images):
-            file_id = await files.save_output(ctx.db, ctx.blobs, f"{call_id}-{i}.png", png)
-            outputs.append({"type": "image", "image": {"file_id": file_id}})
-        return outputs
+        return outputs + images
 
     def _thread_links(self, thread_id: str) -> dict[str, str]:
         links = self._links.setdefault(thread_id, {})
