@@ -185,7 +185,7 @@ class Settings(BaseSettings):
     """Memory of a session, all its processes together (its cgroup, where usable), and address-space limit
     (RLIMIT_AS) of each of its processes."""
     code_interpreter_max_processes: int = 64
-    """Processes and threads a session may have (RLIMIT_NPROC of its uid)."""
+    """Processes and threads a session may have (RLIMIT_NPROC of its uid, and its cgroup's pids.max)."""
     code_interpreter_max_file_bytes: int = 100 * 1024 * 1024
     """Largest file a session may write (RLIMIT_FSIZE)."""
     code_interpreter_tmp_bytes: int = 256 * 1024 * 1024

@@ -13,10 +13,18 @@ from pathlib import Path
 import pytest
 
 from assistantd.sandbox import BwrapSandbox, uids
-from assistantd.sandbox.bwrap import Limits
+from assistantd.sandbox.bwrap import SandboxConfig
 from tests.sandbox.conftest import bwrap_sandbox, make_config
 
 pytestmark = pytest.mark.anyio
+PRIVATE_BASE = 29000
+"""Tests with their own lock directory use uids no other test process claims in ``/run/assistantd``: an
+instance treats the cgroups and directories of its own uid range as its own (and, at start-up, as leftovers)."""
+
+
+def private(config: SandboxConfig, locks: Path) -> SandboxConfig:
+    return dataclasses.replace(config, lock_dir=locks, uid_base=PRIVATE_BASE)
+
 
 THREE_HOGS = """
 import subprocess, sys
@@ -60,27 +68,27 @@ def test_without_cgroups_the_log_line_says_memory_is_per_process(sandbox_root: P
 
 
 def test_two_instances_on_one_host_get_disjoint_uid_ranges(sandbox_root: Path, tmp_path: Path) -> None:
-    config = dataclasses.replace(make_config(sandbox_root), lock_dir=tmp_path / "locks")
+    config = private(make_config(sandbox_root), tmp_path / "locks")
     first, second = BwrapSandbox(config), BwrapSandbox(config)
     first.prepare()
     second.prepare()
     try:
-        assert first.uids == range(21000, 21008)
-        assert second.uids == range(21008, 21016)
+        assert first.uids == range(29000, 29008)
+        assert second.uids == range(29008, 29016)
         assert "held by another instance" in second.describe_limits()
         # another process on the host (not just another object here) sees both claims
         probe = (  # uids.py alone, without importing the server
             f"import runpy\nfrom pathlib import Path\nclaim = runpy.run_path({uids.__file__!r})['claim']\n"
-            f"print(claim(21004, 8, Path({str(tmp_path / 'locks')!r})).start)"
+            f"print(claim(29004, 8, Path({str(tmp_path / 'locks')!r})).start)"
         )
         out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-        assert out.strip() == "21016"
+        assert out.strip() == "29016"
     finally:
         first.close()
         second.close()
     third = BwrapSandbox(config)
     third.prepare()  # released claims are free again
-    assert third.uids == range(21000, 21008)
+    assert third.uids == range(29000, 29008)
     third.close()
 
 
@@ -96,7 +104,8 @@ async def test_a_crashed_servers_session_directories_are_removed(sandbox_root: P
 
             async def main():
                 config = make_config(Path({str(sandbox_root)!r}))
-                s = BwrapSandbox(dataclasses.replace(config, lock_dir=Path({str(locks)!r})))
+                config = dataclasses.replace(config, lock_dir=Path({str(locks)!r}), uid_base={PRIVATE_BASE})
+                s = BwrapSandbox(config)
                 s.check()
                 session = await s.start_session()
                 await session.put_file("users-file.csv", b"private")
@@ -115,7 +124,7 @@ async def test_a_crashed_servers_session_directories_are_removed(sandbox_root: P
     assert (left / "data" / "users-file.csv").exists()  # what the crash left behind
 
     (sandbox_root / "notes").mkdir()
-    config = dataclasses.replace(make_config(sandbox_root), lock_dir=locks)
+    config = private(make_config(sandbox_root), locks)
     restarted = BwrapSandbox(config)
     restarted.prepare()
     try:
@@ -139,11 +148,20 @@ def test_session_directories_are_private(sandbox_root: Path) -> None:
 
 
 async def test_works_with_a_private_data_dir_and_the_default_root(tmp_path: Path) -> None:
-    from assistantd.sandbox import config_from_settings
+    from assistantd.sandbox import DEFAULT_ROOT, config_from_settings
     from assistantd.settings import Settings
 
     data = tmp_path / "data"
-    data.mkdir(mode=0o700)
+    data.mkdir(mode=0o700)  # as the server creates it: private to the server's user
     config = config_from_settings(Settings(data_dir=data))
-    assert not config.root.is_relative_to(data)  # a 0700 data dir is unreachable by the sandbox uids
-    assert isinstance(config.limits, Limits)
+    assert config.root == DEFAULT_ROOT and not config.root.is_relative_to(tmp_path)
+    sandbox = bwrap_sandbox(config.root)
+    try:
+        session = await sandbox.start_session()
+        try:
+            assert (await session.execute("open('/mnt/data/x', 'w').write('ok')", 10)).status == "ok"
+            assert await session.get_file("x", 10) == b"ok"
+        finally:
+            await session.shutdown()
+    finally:
+        sandbox.close()

@@ -274,6 +274,7 @@ class BwrapSandbox(_KernelSandbox):
         super().check()
         failure = _probe(tuple(self._command(self.uids.start, [], [str(self.config.python), "-c", "import ipykernel"])))
         if failure:
+            self.close()  # give the uid claim back: this sandbox will not be used
             raise SandboxUnavailable(f"a test sandbox failed to start: {failure}")
 
 
