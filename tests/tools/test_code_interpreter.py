@@ -210,19 +210,20 @@ async def test_unavailable_sandbox_is_explained(
 
 
 def test_unsandboxed_mode_needs_the_opt_in(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
-    from assistantd.sandbox import SubprocessSandbox, sandbox_from_settings
+    from assistantd.sandbox import SubprocessSandbox, sandbox_from_settings, sandbox_root
 
     unreachable = settings.model_copy(update={"code_interpreter_dir": Path("/root/not-reachable")})
     with pytest.raises(SandboxUnavailable, match="not reachable by the sandbox uids"):
         sandbox_from_settings(unreachable)
     opted = settings.model_copy(
-        update={"code_interpreter_unsandboxed": True, "code_interpreter_dir": settings.effective_code_interpreter_dir}
+        update={"code_interpreter_unsandboxed": True, "code_interpreter_dir": sandbox_root(settings)}
     )
     opted = opted.model_copy(update={"code_interpreter_python": Path("/opt/assistantd-sandbox/bin/python")})
     with caplog.at_level(logging.WARNING, logger="assistantd.sandbox"):
         chosen = sandbox_from_settings(opted)
     if isinstance(chosen, SubprocessSandbox):  # only where bubblewrap itself is missing
         assert "UNSANDBOXED" in caplog.text
+    chosen.close()  # gives its uid claim back
 
 
 async def test_more_than_20_files_or_a_missing_file_is_a_400(client: openai.AsyncOpenAI) -> None:
