@@ -22,7 +22,7 @@ from assistantd.runs.persist import RunWriter
 from assistantd.runs.worker import WorkerPool
 from assistantd.services._context import Context, WireObject, now
 from assistantd.services._included import CONTENT_INCLUDE, IncludedStream
-from assistantd.services._refs import check_id, missing, tool_resources_json
+from assistantd.services._refs import check_id, missing
 from assistantd.services.messages import new_message_values
 from assistantd.services.runs_guard import ensure_no_active_run
 from assistantd.services.threads import insert_thread
@@ -71,7 +71,8 @@ class Runs:
                 values, resources = await new_message_values(conn, thread, message, f"additional_messages[{i}]")
                 values["created_at"] = run.created_at
                 await repos.messages.insert(conn, values)
-                if resources is not None:
+                if resources is not None:  # each message's attachments add to what the previous ones made
+                    thread = dataclasses.replace(thread, tool_resources=resources)
                     await repos.threads.update(conn, thread.id, {"tool_resources": resources})
             return _created_events(run)
 
@@ -84,11 +85,7 @@ class Runs:
         run_id = run_id or new_id("run")
 
         async def insert(conn: Conn) -> list[RunEvent]:
-            thread = await insert_thread(conn, req.thread or ThreadCreate(), "thread")
-            if req.tool_resources is not None:
-                resources = await tool_resources_json(conn, req.tool_resources.model_dump(exclude_none=True))
-                await repos.threads.update(conn, thread.id, {"tool_resources": resources})
-                thread = dataclasses.replace(thread, tool_resources=resources)
+            thread = await insert_thread(conn, req.thread or ThreadCreate(), "thread", run_resources=req.tool_resources)
             run = await self._insert_run(conn, run_id, thread, req, None)
             return [RunEvent("thread.created", thread_to_wire(thread)), *_created_events(run)]
 
@@ -313,9 +310,7 @@ class Runs:
                 for c in details.get("tool_calls") or []
             ]
             usage = step.usage or await _waiting_step_usage(conn, run, step.id)
-            step = dataclasses.replace(
-                step, step_details=details, status="completed", completed_at=now(), usage=usage
-            )
+            step = dataclasses.replace(step, step_details=details, status="completed", completed_at=now(), usage=usage)
             await repos.run_steps.update(
                 conn,
                 step.id,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from assistantd.errors import InvalidRequest
 from assistantd.ids import new_id
 from assistantd.services._context import Context, WireObject, now
 from assistantd.services._refs import check_id, missing, tool_resources_json
-from assistantd.services.messages import new_message_values
+from assistantd.services.messages import MAX_CODE_INTERPRETER_FILES, new_message_values
 from assistantd.store import repos
 from assistantd.store.db import Conn
 from assistantd.store.records import ThreadRecord
@@ -26,10 +27,15 @@ def to_wire(t: ThreadRecord) -> WireObject:
     }
 
 
-async def insert_thread(conn: Conn, req: ThreadCreate, param: str = "") -> ThreadRecord:
-    """Create a thread and its initial messages in the caller's transaction (also used by create-and-run)."""
+async def insert_thread(
+    conn: Conn, req: ThreadCreate, param: str = "", *, run_resources: ToolResources | None = None
+) -> ThreadRecord:
+    """Create a thread and its initial messages in the caller's transaction (also used by create-and-run,
+    whose top-level ``run_resources`` join the thread's own). The messages' attachments add to them."""
     prefix = f"{param}." if param else ""
     resources = await tool_resources_json(conn, _resources(req.tool_resources), f"{prefix}tool_resources")
+    if run_resources is not None:
+        resources = merge_resources(resources, await tool_resources_json(conn, _resources(run_resources)))
     thread = ThreadRecord(id=new_id("thread"), created_at=now(), tool_resources=resources, metadata=req.metadata or {})
     rows = []
     for i, message in enumerate(req.messages or []):
@@ -49,6 +55,37 @@ async def insert_thread(conn: Conn, req: ThreadCreate, param: str = "") -> Threa
     for values in rows:
         await repos.messages.insert(conn, values)
     return thread
+
+
+def merge_resources(first: dict[str, Any], second: dict[str, Any], param: str = "tool_resources") -> dict[str, Any]:
+    """Both sets of (validated) tool_resources: the files of both, and the one vector store a thread may
+    have (two different ones are a 400)."""
+    files = [
+        *(first.get("code_interpreter") or {}).get("file_ids", []),
+        *(second.get("code_interpreter") or {}).get("file_ids", []),
+    ]
+    stores = [
+        *(first.get("file_search") or {}).get("vector_store_ids", []),
+        *(second.get("file_search") or {}).get("vector_store_ids", []),
+    ]
+    files, stores = list(dict.fromkeys(files)), list(dict.fromkeys(stores))
+    if len(files) > MAX_CODE_INTERPRETER_FILES:
+        raise InvalidRequest(
+            f"A thread can have at most {MAX_CODE_INTERPRETER_FILES} code_interpreter files; these tool_resources "
+            f"would make {len(files)}.",
+            param=f"{param}.code_interpreter.file_ids",
+        )
+    if len(stores) > 1:
+        raise InvalidRequest(
+            f"A thread can have at most 1 vector store; the thread's and the run's tool_resources name {len(stores)}.",
+            param=f"{param}.file_search.vector_store_ids",
+        )
+    out: dict[str, Any] = {}
+    if "code_interpreter" in first or "code_interpreter" in second:
+        out["code_interpreter"] = {"file_ids": files}
+    if "file_search" in first or "file_search" in second:
+        out["file_search"] = {"vector_store_ids": stores}
+    return out
 
 
 def _resources(value: ToolResources | None) -> dict[str, Any] | None:
