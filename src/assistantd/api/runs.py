@@ -6,12 +6,13 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from assistantd.api._json import WireResponse, wire
+from assistantd.api._route import WireRoute
 from assistantd.api.deps import Beta, PollAfter, PollHelper, RunsDep
 from assistantd.api.pagination import Include, Page
 from assistantd.api.sse import sse
 from assistantd.wire.runs import RunCreate, RunModify, SubmitToolOutputs, ThreadAndRunCreate
 
-router = APIRouter(dependencies=[Beta], default_response_class=WireResponse)
+router = APIRouter(route_class=WireRoute, dependencies=[Beta], default_response_class=WireResponse)
 
 
 @router.post("/threads/runs", response_model=None)
