@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import openai
 import pytest
 from asgi_lifespan import LifespanManager
@@ -21,6 +22,7 @@ from openai.types.beta.threads import Message, MessageDeltaEvent
 from assistantd import Settings, create_app
 from assistantd.backends.scripted import Call, Say, ScriptedBackend
 from tests._serve import serve_in_thread
+from tests.backends._fake_upstream import FakeUpstream, stream, text_chunks, tool_chunks
 from tests.vector_stores._docs import MANUAL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,3 +164,30 @@ def test_sdk_stream_helpers_assemble_the_stored_message(
         )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip().endswith("OK 2 citations"), done.stdout
+
+
+async def test_a_real_upstream_streaming_character_by_character(settings: Settings) -> None:
+    """The OpenAI-compatible backend against a loopback fake that streams the answer one character a chunk:
+    markers split anywhere, sentence ends seen before what follows them."""
+    upstream = FakeUpstream()
+    turns = [
+        stream(tool_chunks(("file_search", json.dumps({"query": "warranty burrs"})))),
+        stream(text_chunks(*ANSWER)),
+    ]
+    upstream.scenarios["gpt-4o"] = lambda n: turns[n]
+    with serve_in_thread(upstream.app(), lifespan="off") as url:
+        app = create_app(settings.model_copy(update={"upstream_base_url": url + "/v1", "upstream_api_key": "sk"}))
+        async with LifespanManager(app) as manager:
+            http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=manager.app), base_url="http://test")
+            async with openai.AsyncOpenAI(base_url="http://test/v1", api_key="sk", http_client=http) as client:
+                assistant_id, _ = await manual_assistant(client)
+                thread = await client.beta.threads.create(messages=[{"role": "user", "content": "Warranty?"}])
+                recorder = Recorder()
+                async with client.beta.threads.runs.stream(
+                    thread_id=thread.id, assistant_id=assistant_id, event_handler=recorder
+                ) as s:
+                    await s.until_done()
+                final = text_of((await client.beta.threads.messages.list(thread.id)).data[0])
+    assert final.value == f"{GROUNDED}【0†{NAME}】 {CITED} Enjoy your coffee!"
+    assert recorder.received == final.value and recorder.annotation_deltas == 2
+    assert recorder.snapshot is not None and text_of(recorder.snapshot).value == final.value
