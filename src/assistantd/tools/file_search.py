@@ -4,8 +4,9 @@ The model calls ``file_search(query)``. The call waits (bounded) while the threa
 searches both stores with the run's ``max_num_results`` and ``ranking_options``, and records OpenAI's step
 shape: ``{"ranking_options", "results": [{"file_id", "file_name", "score", "content"}]}`` (``content`` is
 stored always, and shown by the API only when ``include[]`` asks). The model reads the results as numbered
-excerpts with citation markers; ``annotate`` turns markers and grounded sentences of the answer into
-``file_citation`` annotations (``_citations.py``).
+excerpts with citation markers. Markers and grounded sentences of the answer become ``file_citation``
+annotations while the answer streams (``_citations.Citer``, driven by ``runs/turn.py``); ``annotate`` is the
+same on a whole text.
 """
 
 from __future__ import annotations
@@ -145,6 +146,7 @@ class FileSearchTool:
         return arguments, render(results)
 
     async def annotate(self, ctx: ToolContext, text: str, tool_calls: list[dict[str, Any]]) -> Annotated:
+        """The citations of a whole text. Runs do not call it: their answers are cited as they stream."""
         new_text, annotations = _citations.annotate(text, tool_calls)
         return Annotated(annotations=annotations, text=new_text if new_text != text else None)
 
