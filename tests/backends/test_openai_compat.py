@@ -95,7 +95,9 @@ async def test_tool_call_fragments_and_tool_messages(client: openai.AsyncOpenAI,
 
 
 async def test_text_then_tool_calls_in_one_turn(client: openai.AsyncOpenAI, upstream: FakeUpstream, raw: Any) -> None:
-    upstream.scenarios["m"] = lambda n: stream(tool_chunks(("get_weather", args(city="Oslo")), text="Let me check."))
+    upstream.scenarios["m"] = lambda n: stream(
+        tool_chunks(("get_weather", args(city="Oslo")), text="Let me check.") if n == 0 else text_chunks("Cold.")
+    )
     a = await client.beta.assistants.create(model="m", tools=[WEATHER])
     t = await client.beta.threads.create(messages=[{"role": "user", "content": "hi"}])
     events, _ = await stream_events(raw, f"/threads/{t.id}/runs", {"assistant_id": a.id})
@@ -104,8 +106,14 @@ async def test_text_then_tool_calls_in_one_turn(client: openai.AsyncOpenAI, upst
     assert run["status"] == "requires_action"
     steps = (await client.beta.threads.runs.steps.list(run["id"], thread_id=t.id, order="asc")).data
     assert [(s.type, s.status) for s in steps] == [("message_creation", "completed"), ("tool_calls", "in_progress")]
-    usage = [s.usage.total_tokens for s in steps if s.usage is not None]
-    assert sum(usage) == run["usage"]["total_tokens"]
+    assert steps[1].usage is None  # null while it waits for outputs
+    [call] = run["required_action"]["submit_tool_outputs"]["tool_calls"]
+    done = await client.beta.threads.runs.submit_tool_outputs_and_poll(
+        run_id=run["id"], thread_id=t.id, tool_outputs=[{"tool_call_id": call["id"], "output": "cold"}]
+    )
+    steps = (await client.beta.threads.runs.steps.list(run["id"], thread_id=t.id, order="asc")).data
+    assert done.usage is not None and all(s.usage is not None for s in steps)
+    assert sum(s.usage.total_tokens for s in steps if s.usage) == done.usage.total_tokens
 
 
 async def test_tool_calls_without_index(client: openai.AsyncOpenAI, upstream: FakeUpstream) -> None:

@@ -164,7 +164,7 @@ async def test_steps_list_and_retrieve(client: openai.AsyncOpenAI, backend: Scri
     assert run.status == "requires_action"
     [waiting] = (await client.beta.threads.runs.steps.list(run.id, thread_id=t.id)).data
     assert waiting.status == "in_progress" and waiting.type == "tool_calls"
-    assert waiting.usage is not None  # the turn that made the call has been counted
+    assert waiting.usage is None  # null while in progress; counted when the outputs complete it
     call = run.required_action.submit_tool_outputs.tool_calls[0]  # type: ignore[union-attr]
     run = await client.beta.threads.runs.submit_tool_outputs_and_poll(
         run_id=run.id, thread_id=t.id, tool_outputs=[{"tool_call_id": call.id, "output": "20C"}]
@@ -178,6 +178,7 @@ async def test_steps_list_and_retrieve(client: openai.AsyncOpenAI, backend: Scri
     tool_step, message_step = page["data"][1], page["data"][0]  # newest first
     assert (tool_step["type"], message_step["type"]) == ("tool_calls", "message_creation")
     assert all(s["status"] == "completed" and s["run_id"] == run.id for s in page["data"])
+    assert tool_step["usage"] is not None and tool_step["usage"]["total_tokens"] > 0
     [fn] = tool_step["step_details"]["tool_calls"]
     assert fn == {
         "id": call.id,

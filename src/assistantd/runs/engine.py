@@ -229,9 +229,9 @@ class RunEngine:
                     for c in outcome.tool_calls
                 ],
             }
-            # Text before the calls was its own step, counted when it closed: the tool step has the rest.
-            own = Usage(turn_usage.prompt_tokens, max(0, turn_usage.completion_tokens - result.text_tokens))
-            result.tool_step = dataclasses.replace(result.tool_step, step_details=details, usage=_usage_json(own))
+            # The step's usage stays null while it waits; submit_tool_outputs gives it what the run used that
+            # its other steps do not account for.
+            result.tool_step = dataclasses.replace(result.tool_step, step_details=details, usage=None)
             await w.save_step(result.tool_step, None)
             await self._wait_for_outputs(w, outcome.tool_calls)
         elif isinstance(outcome, Completed):
