@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from assistantd.backends.base import ChatMessage, FunctionSpec, ToolCall, TurnRequest
 from assistantd.backends.registry import Route
-from assistantd.runs.tokens import PER_MESSAGE_OVERHEAD, count_content, count_text
+from assistantd.runs.tokens import PER_MESSAGE_OVERHEAD, MessageTokens, count_contents
 from assistantd.store.blobs import BlobStore
 from assistantd.store.records import MessageRecord, RunRecord, RunStepRecord
 from assistantd.tools.base import Tool
 
 DEFAULT_COMPLETION_RESERVE = 4096
+THREAD_TOKENS = MessageTokens()
+"""Counts of the thread messages turns have been built from, shared by every run of the process."""
 
 
 @dataclass(frozen=True)
@@ -122,9 +124,29 @@ def _run_turns(steps: list[RunStepRecord], own: dict[str, MessageRecord], server
     return out
 
 
-def _message_tokens(m: ChatMessage) -> int:
-    calls = sum(count_text(c.name) + count_text(c.arguments) for c in m.tool_calls)
-    return PER_MESSAGE_OVERHEAD + count_content(m.content) + calls
+async def _sizes(messages: Sequence[ChatMessage]) -> list[int]:
+    """Each message's prompt tokens: its content, its tool calls' names and arguments, the overhead."""
+    texts: list[str | list[dict[str, Any]] | None] = [m.content for m in messages]
+    for m in messages:
+        texts.extend(part for c in m.tool_calls for part in (c.name, c.arguments))
+    counts = await count_contents(texts)
+    out, call = [], len(messages)
+    for i, m in enumerate(messages):
+        n = 2 * len(m.tool_calls)
+        out.append(PER_MESSAGE_OVERHEAD + counts[i] + sum(counts[call : call + n]))
+        call += n
+    return out
+
+
+async def _thread_sizes(records: Sequence[MessageRecord], messages: Sequence[ChatMessage]) -> list[int]:
+    """``_sizes`` of the thread's messages, each finished one counted once per process."""
+    known: list[int | None] = [None if r.status == "in_progress" else THREAD_TOKENS.get(r.id) for r in records]
+    missing = [i for i, n in enumerate(known) if n is None]
+    for i, n in zip(missing, await _sizes([messages[i] for i in missing]), strict=True):
+        known[i] = n
+        if records[i].status != "in_progress":
+            THREAD_TOKENS.put(records[i].id, n)
+    return [n or 0 for n in known]
 
 
 def _response_format(run: RunRecord, route: Route) -> tuple[dict[str, Any] | None, str | None]:
@@ -171,8 +193,8 @@ async def build_turn(
     budget = route.context_window - reserve
     if run.max_prompt_tokens is not None:
         budget = min(budget, run.max_prompt_tokens - prompt_used)
-    fixed = sum(_message_tokens(m) for m in head + tail)
-    sizes = [_message_tokens(m) for m in thread_msgs]
+    fixed = sum(await _sizes(head + tail))
+    sizes = await _thread_sizes(before, thread_msgs)
     total = fixed + sum(sizes)
     # "auto": drop the oldest messages until the prompt fits, keeping at least the newest one.
     drop = 0
