@@ -53,9 +53,6 @@ async def test_declared_length_over_the_limit_is_refused_unread(raw: httpx2.Asyn
     assert db_count(settings, "messages") == 0
 
 
-_RUNS_ROUTER = pytest.mark.xfail(strict=True, reason="api/runs.py's router needs route_class=WireRoute")
-
-
 @pytest.mark.parametrize(
     "path",
     [
@@ -63,8 +60,8 @@ _RUNS_ROUTER = pytest.mark.xfail(strict=True, reason="api/runs.py's router needs
         "/threads/THREAD/messages",
         "/assistants",
         "/vector_stores",
-        pytest.param("/threads/THREAD/runs", marks=_RUNS_ROUTER),
-        pytest.param("/threads/runs", marks=_RUNS_ROUTER),
+        "/threads/THREAD/runs",
+        "/threads/runs",
     ],
 )
 async def test_chunked_json_body_is_cut_off_at_the_limit(
