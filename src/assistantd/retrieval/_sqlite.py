@@ -10,13 +10,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from assistantd.store.private import private_dir, private_sqlite
+
 T = TypeVar("T")
 
 
 class SqliteFile:
     def __init__(self, path: Path, *, cache_kib: int) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.exists():
+            private_dir(path.parent)
+        private_sqlite(path)  # 0600 before SQLite opens it: its WAL and -shm files follow its mode
         self._cache_kib = cache_kib
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
+
+from assistantd.store.private import FILE_MODE, private_dir, tighten_files
+
+log = logging.getLogger("assistantd")
 
 
 class BlobStore(Protocol):
@@ -31,11 +36,15 @@ class BlobStore(Protocol):
 
 
 class LocalBlobStore:
-    """Blobs as files under one directory, written atomically (temp file + rename)."""
+    """Blobs as files under one directory, written atomically (temp file + rename). The directory is 0700
+    and each blob 0600: uploaded files are readable by the server's user only."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
+        if private_dir(root, what="file store"):
+            tightened = tighten_files(root)
+            if tightened:
+                log.warning("made %d stored files in %s private (0600)", tightened, root)
 
     def _path(self, key: str) -> Path:
         if "/" in key or key.startswith("."):
@@ -48,7 +57,8 @@ class LocalBlobStore:
     def _put_sync(self, key: str, source: BinaryIO) -> int:
         final = self._path(key)
         tmp = final.with_name(f".{key}.tmp")
-        with tmp.open("wb") as out:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        with os.fdopen(fd, "wb") as out:
             shutil.copyfileobj(source, out, 1 << 20)
             size = out.tell()
         os.replace(tmp, final)

@@ -26,6 +26,8 @@ from sqlalchemy.engine import Connection, Dialect, Engine, Result, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql import Executable
 
+from assistantd.store.private import private_dir, private_sqlite
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -87,8 +89,11 @@ class Database:
         self._write_lock = asyncio.Lock()
         self._async: AsyncEngine | None = None
         if self.is_sqlite:
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+                path = Path(parsed.database)
+                if not path.parent.exists():
+                    private_dir(path.parent)
+                private_sqlite(path)  # 0600 before SQLite opens it: its WAL and -shm files follow its mode
             sync_url = parsed.set(drivername="sqlite")
             args = {"check_same_thread": False}
             json_kw = {"json_serializer": _dumps, "json_deserializer": orjson.loads}
