@@ -43,8 +43,9 @@ async def run_server_calls(
     details = {"type": "tool_calls", "tool_calls": [by_position[p] for p in sorted(by_position)]}
     step = dataclasses.replace(result.tool_step, step_details=details, usage=step_usage)
     if outcome.function_calls:
-        result.tool_step = step
-        await w.save_step(step, None)
+        # Waiting for the client's outputs: usage stays null until they complete the step.
+        result.tool_step = dataclasses.replace(step, usage=None)
+        await w.save_step(result.tool_step, None)
         return
     result.tool_step = dataclasses.replace(step, status="completed", completed_at=now())
     await w.save_step(result.tool_step, "thread.run.step.completed")
