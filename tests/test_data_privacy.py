@@ -63,7 +63,6 @@ async def test_data_left_readable_by_an_older_version_is_tightened(
     assert "tightened to 0700" in caplog.text and "made 1 stored files" in caplog.text
 
 
-@pytest.mark.xfail(strict=True, reason="app.py and datadir.py create the data dir with mkdir: needs private_dir")
 async def test_data_dir_is_0700(settings: Settings, open_umask: None) -> None:
     async with serve(settings):
         assert mode(settings.data_dir) == 0o700

@@ -38,6 +38,7 @@ from assistantd.services.vector_stores import VectorStores
 from assistantd.settings import Settings
 from assistantd.store.blobs import LocalBlobStore
 from assistantd.store.db import Database
+from assistantd.store.private import private_dir
 from assistantd.tools.base import Tool
 from assistantd.tools.code_interpreter import CodeInterpreter
 from assistantd.tools.file_search import FileSearchTool
@@ -79,7 +80,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir, what="data dir")
         db = Database(settings.effective_database_url)
         await db.migrate()
         await asyncio.to_thread(tokens.warm)

@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
+from assistantd.store.private import private_dir
+
 LOCK_NAME = "assistantd.lock"
 
 
@@ -26,7 +28,7 @@ def prepare(data_dir: Path) -> IO[str]:
     path = data_dir.resolve()
     hint = "set ASSISTANTD_DATA_DIR, --data-dir or data_dir in the config file"
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        private_dir(path, what="data dir")
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as exc:

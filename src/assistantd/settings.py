@@ -262,10 +262,6 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'assistantd.db').resolve()}"
 
     @property
-    def effective_code_interpreter_dir(self) -> Path:
-        return (self.code_interpreter_dir or self.data_dir / "sandbox").resolve()
-
-    @property
     def api_key_set(self) -> frozenset[str]:
         return frozenset(k.strip() for k in self.api_keys.split(",") if k.strip())
 

@@ -33,36 +33,43 @@ def encode(event: RunEvent) -> bytes:
 class SSEResponse(Response):
     def __init__(self, events: RunStream) -> None:
         self.events = events
+        self._last_send = 0.0
         self.status_code = 200
         self.background = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         keepalive = float(scope["app"].state.sse_keepalive_seconds) if "app" in scope else 15.0
-        writer = asyncio.ensure_future(self._write(send, keepalive))
-        watcher = asyncio.ensure_future(_disconnected(receive))
+        self._last_send = asyncio.get_running_loop().time()
+        tasks = {
+            asyncio.ensure_future(self._write(send)),
+            asyncio.ensure_future(_disconnected(receive)),
+            asyncio.ensure_future(self._keep_alive(send, keepalive)),
+        }
         try:
-            await asyncio.wait({writer, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (writer, watcher):
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, OSError):
                     await task
             self.events.close()
 
-    async def _write(self, send: Send, keepalive: float) -> None:
-        while True:
-            pending = asyncio.ensure_future(self.events.next_batch())
-            try:
-                while not (await asyncio.wait({pending}, timeout=keepalive))[0]:
-                    await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
-            finally:
-                pending.cancel()
-            batch = pending.result()
-            if not batch:
-                break
+    async def _write(self, send: Send) -> None:
+        loop = asyncio.get_running_loop()
+        while batch := await self.events.next_batch():
             await send({"type": "http.response.body", "body": b"".join(map(encode, batch)), "more_body": True})
+            self._last_send = loop.time()
         await send({"type": "http.response.body", "body": DONE, "more_body": False})
+
+    async def _keep_alive(self, send: Send, interval: float) -> None:
+        """One timer per stream rather than per event: a comment once nothing was sent for ``interval``."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(max(0.0, self._last_send + interval - loop.time()))
+            if loop.time() - self._last_send >= interval:
+                await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
+                self._last_send = loop.time()
 
 
 async def _disconnected(receive: Receive) -> None:

@@ -119,8 +119,10 @@ class OpenAICompatBackend:
         self.headers = {"Content-Type": "application/json", "Accept": "text/event-stream, application/json"}
         if api_key:
             self.headers["Authorization"] = f"Bearer {api_key}"
-        self.timeout = aiohttp.ClientTimeout(total=None, connect=min(timeout, 10.0), sock_read=timeout)
         self.idle_timeout = idle_timeout or timeout
+        self.timeout = aiohttp.ClientTimeout(
+            total=None, connect=min(timeout, 10.0), sock_read=min(timeout, self.idle_timeout)
+        )
         self.max_retries = max_retries
         self.backoff = backoff
         self.dialect = Dialect(token_limit_parameter)
@@ -218,17 +220,11 @@ async def _lines(resp: aiohttp.ClientResponse, limits: _Limits) -> AsyncIterator
     total = 0
     idle_deadline = loop.time() + limits.idle_timeout
     while True:
-        remaining = idle_deadline - loop.time()
-        if remaining <= 0:
+        # Silence is bounded by the request's read timeout (at most ``idle_timeout``); bytes that carry no
+        # data (keep-alive comments) by the deadline checked here.
+        chunk = await resp.content.readany()
+        if loop.time() > idle_deadline:
             raise _idle(limits)
-        idle = asyncio.timeout(remaining)
-        try:
-            async with idle:
-                chunk = await resp.content.readany()
-        except TimeoutError:
-            if idle.expired():
-                raise _idle(limits) from None
-            raise  # aiohttp's own read timeout: map_backend_errors reports it
         if not chunk:
             break
         total += len(chunk)
