@@ -42,7 +42,9 @@ class Annotated:
     """``file_citation`` / ``file_path`` annotations on the message's first text part (indices into its
     ``value``, which the tool may rewrite through ``text``)."""
     text: str | None = None
-    """The message text rewritten (e.g. citation markers normalised), or None to keep it."""
+    """The whole text with citation markers inserted (``file_search.annotate`` for a text cited after the
+    fact). A streamed run ignores it: its text has already reached the client and is never rewritten, so a
+    tool annotating a streamed answer only adds annotations and parts."""
     extra_parts: list[dict[str, Any]] = field(default_factory=list)
     """More content parts (``image_file``) to append after the text."""
 
