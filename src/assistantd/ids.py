@@ -11,7 +11,19 @@ from typing import Literal
 
 _ALPHABET = string.ascii_letters + string.digits
 
-Kind = Literal["assistant", "thread", "message", "run", "step", "call", "file", "vector_store", "file_batch"]
+Kind = Literal[
+    "assistant",
+    "thread",
+    "message",
+    "run",
+    "step",
+    "call",
+    "file",
+    "vector_store",
+    "file_batch",
+    "container",
+    "container_file",
+]
 
 PREFIXES: dict[Kind, str] = {
     "assistant": "asst_",
@@ -23,6 +35,8 @@ PREFIXES: dict[Kind, str] = {
     "file": "file-",
     "vector_store": "vs_",
     "file_batch": "vsfb_",
+    "container": "cntr_",
+    "container_file": "cfile_",
 }
 
 

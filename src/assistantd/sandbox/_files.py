@@ -51,6 +51,19 @@ def put_file(root: Path, name: str, data: bytes, uid: int | None, gid: int | Non
         os.close(dir_fd)
 
 
+def remove_file(root: Path, name: str) -> bool:
+    """Unlink ``<root>/<name>`` (a plain name) if it is there, whatever it is but a directory."""
+    check_name(name)
+    dir_fd = os.open(root, _DIR_FLAGS)
+    try:
+        os.unlink(name, dir_fd=dir_fd)
+        return True
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        return False
+    finally:
+        os.close(dir_fd)
+
+
 def list_files(root: Path) -> dict[str, FileInfo]:
     out: dict[str, FileInfo] = {}
     dir_fd = os.open(root, _DIR_FLAGS)

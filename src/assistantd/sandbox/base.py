@@ -66,6 +66,10 @@ class SandboxSession(Protocol):
         """Write ``/mnt/data/<name>`` (``name`` has no ``/``), replacing any file of that name."""
         ...
 
+    async def remove_file(self, name: str) -> bool:
+        """Remove ``/mnt/data/<name>`` (``name`` has no ``/``); False when there was none."""
+        ...
+
     async def list_files(self) -> dict[str, FileInfo]:
         """The regular files under ``/mnt/data`` by relative path (symlinks and special files are skipped)."""
         ...

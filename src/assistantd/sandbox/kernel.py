@@ -368,6 +368,9 @@ class KernelSession:
     async def put_file(self, name: str, data: bytes) -> None:
         await asyncio.to_thread(_files.put_file, self.data_dir, name, data, *(self._owner or (None, None)))
 
+    async def remove_file(self, name: str) -> bool:
+        return await asyncio.to_thread(_files.remove_file, self.data_dir, name)
+
     async def list_files(self) -> dict[str, FileInfo]:
         return await asyncio.to_thread(_files.list_files, self.data_dir)
 

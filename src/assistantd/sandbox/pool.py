@@ -1,4 +1,6 @@
-"""Sessions per thread on top of any ``Sandbox``: pre-started spares, reuse, idle reclaim, crash recovery.
+"""Sessions per key on top of any ``Sandbox``: pre-started spares, reuse, idle reclaim, crash recovery.
+
+A key is a thread ID (the Assistants tool) or a container ID (the Containers API, ``containers/``).
 
 A thread's session is kept between runs so variables survive. Sessions idle longer than
 ``idle_seconds`` are shut down; the thread's next call gets a fresh one, and ``Lease.reset`` says why so
@@ -96,6 +98,19 @@ class SessionPool:
                 lease.reset = None
                 if lease.session is not None and not lease.session.alive():
                     await self._drop(lease, "crashed")
+
+    async def discard(self, key: str) -> None:
+        """Shut down the session of ``key`` (after any call holding it) and forget the key: a container that
+        expired or was deleted. A later ``lease(key)`` would start afresh, with no ``reset`` note."""
+        lease = self._leases.get(key)
+        if lease is None:
+            return
+        async with lease.lock:
+            session, lease.session = lease.session, None
+            if self._leases.get(key) is lease:
+                del self._leases[key]
+        if session is not None:
+            await session.shutdown()
 
     async def _drop(self, lease: Lease, reason: ResetReason) -> None:
         session, lease.session = lease.session, None
