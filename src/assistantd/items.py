@@ -289,3 +289,12 @@ class ItemDone:
 ItemEvent = (
     ItemAdded | PartAdded | TextDelta | CitationAdded | PartDone | ArgumentsDelta | CodeDelta | ToolPhase | ItemDone
 )
+
+
+@dataclass(frozen=True, slots=True)
+class McpToolAnnotated(McpTool):
+    """An ``McpTool`` with the annotations its server gave it, in MCP's names (``readOnlyHint``,
+    ``destructiveHint``, ``title``...): ``read_only`` filters of ``allowed_tools`` and ``require_approval``
+    need them, and the Responses ``mcp_list_tools`` item shows them as ``annotations``."""
+
+    annotations: dict[str, Any] | None = None

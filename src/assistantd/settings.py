@@ -217,6 +217,13 @@ class Settings(BaseSettings):
     file_search_every_turn: bool = False
     """Search the run's vector stores with the user's last message before the model's first turn, for
     small models that never call tools (the results and citations appear as a ``file_search`` call)."""
+    mcp_timeout_seconds: float = Field(default=60.0, gt=0)
+    """Deadline of one exchange with a remote MCP server (connect, list its tools, or one tool call)."""
+    mcp_max_output_chars: int = Field(default=100_000, gt=0)
+    """Characters of one MCP tool call's output kept (the head, with a note of how much was cut)."""
+    mcp_allowed_hosts: str = ""
+    """Comma-separated host patterns (``fnmatch``: ``*.example.com``, ``10.0.0.5:8080``) that ``mcp`` tools'
+    ``server_url`` may name; empty allows any host. The server, not the client, connects to them."""
 
     @field_validator("upstream_base_url", "embedding_base_url")
     @classmethod
