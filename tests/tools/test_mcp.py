@@ -3,6 +3,7 @@ uvicorn on a loopback port in this process. Nothing of ours is faked."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -18,15 +19,21 @@ from openai.types.responses.response_output_item import McpListToolsTool
 from pydantic import TypeAdapter
 
 from assistantd.errors import InvalidRequest
-from assistantd.items import McpListToolsItem, McpTool, McpToolAnnotated
+from assistantd.items import McpApprovalResponseItem, McpCallItem, McpListToolsItem, McpTool, McpToolAnnotated
 from assistantd.mcp import (
     McpLimits,
     McpServerSpec,
+    approval_request,
     call_tool,
+    declined_output,
     function_specs,
+    known_listings,
     list_tools,
+    match_approvals,
     needs_approval,
     parse_spec,
+    parse_specs,
+    run_call,
 )
 from assistantd.settings import Settings
 from tests._serve import serve_in_thread
@@ -79,24 +86,51 @@ def _mcp_server() -> MCPServer:
 
 
 class _Gate:
-    """ASGI middleware in front of the MCP app: records every request's headers, and answers 401 to a
-    request under ``/private`` without ``Authorization: Bearer s3cret`` (an MCP server behind auth)."""
+    """ASGI middleware in front of the MCP app: records every request's headers and JSON-RPC methods;
+    ``/private`` answers 401 without ``Authorization: Bearer s3cret`` (an MCP server behind auth);
+    ``/legacy`` answers the 2026 ``server/discover`` probe 400, as a handshake-era (2025) server does."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self.seen: list[dict[str, str]] = []
+        self.methods: list[str] = []
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-            self.seen.append(headers)
-            if scope["path"].startswith("/private"):
-                if headers.get("authorization") != f"Bearer {TOKEN}":
-                    await send({"type": "http.response.start", "status": 401, "headers": []})
-                    await send({"type": "http.response.body", "body": b"no"})
-                    return
-                scope = {**scope, "path": "/mcp", "raw_path": b"/mcp"}
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        self.seen.append(headers)
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        method = json.loads(body).get("method", "") if body.startswith(b"{") else ""
+        self.methods.append(method)
+        path = scope["path"]
+        if path == "/private" and headers.get("authorization") != f"Bearer {TOKEN}":
+            return await _answer(send, 401, b"no")
+        if path == "/legacy" and method == "server/discover":
+            error = {"jsonrpc": "2.0", "id": None, "error": {"code": -32000, "message": "Missing session ID"}}
+            return await _answer(send, 400, json.dumps(error).encode())
+        if path in ("/private", "/legacy"):
+            scope = {**scope, "path": "/mcp", "raw_path": b"/mcp"}
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if replayed:
+                return dict(await receive())
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+async def _answer(send: Any, status: int, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +144,7 @@ def gate() -> Iterator[_Gate]:
 @pytest.fixture
 def base(gate: _Gate) -> str:
     gate.seen.clear()
+    gate.methods.clear()
     return str(gate.url)  # type: ignore[attr-defined]
 
 
@@ -180,6 +215,15 @@ async def test_authorization_and_headers_reach_the_server(base: str, gate: _Gate
     assert all(h.get("x-trace") == "t-1" for h in gate.seen)
     output, error = await call_tool(spec, "echo", '{"text": "hi"}', LIMITS)
     assert (output, error) == ("hi", None)
+
+
+async def test_a_handshake_era_server_is_reached_through_initialize(base: str, gate: _Gate) -> None:
+    spec = _spec(f"{base}/legacy", headers={"X-Trace": "t-2"})
+    item = await list_tools(spec, LIMITS)
+    assert item.error is None and {"add", "echo"} <= {t.name for t in item.tools}
+    assert gate.methods[:2] == ["server/discover", "initialize"]
+    assert tuple(await call_tool(spec, "add", '{"a": 1, "b": 1}', LIMITS)) == ("2", None)
+    assert all(h.get("x-trace") == "t-2" for h in gate.seen)
 
 
 async def test_a_server_refusing_the_credentials_is_an_http_error(base: str) -> None:
@@ -368,3 +412,57 @@ def test_function_names_never_collide() -> None:
         "echo",
     )
     assert function_specs([first, second, third], reserved={"echo", "file_search"}) == functions
+
+
+# --- flow: the steps the engine strings together --------------------------------------------------
+
+
+def test_parse_specs_takes_the_mcp_entries_by_label() -> None:
+    tools = [
+        {"type": "function", "name": "f", "parameters": {}},
+        {"type": "mcp", "server_label": "a", "server_url": "https://a/mcp"},
+        {"type": "web_search"},
+        {"type": "mcp", "server_label": "b", "server_url": "https://b/mcp", "require_approval": "never"},
+    ]
+    specs = parse_specs(tools, LIMITS)
+    assert list(specs) == ["a", "b"] and specs["b"].require_approval == "never"
+    with pytest.raises(InvalidRequest) as caught:
+        parse_specs([*tools, {"type": "mcp", "server_label": "a", "server_url": "https://c/mcp"}], LIMITS)
+    assert caught.value.param == "tools[4].server_label"
+
+
+def test_known_listings_reuse_the_latest_and_apply_the_current_filter() -> None:
+    old = McpListToolsItem("mcpl_old", "calc", (McpTool("echo", {}),))
+    failed = McpListToolsItem("mcpl_bad", "calc", (), error="down", status="failed")
+    new = McpListToolsItem("mcpl_new", "calc", (READ_ONLY, McpTool("echo", {})))
+    other = McpListToolsItem("mcpl_x", "elsewhere", (McpTool("echo", {}),))
+    specs = {"calc": _spec("https://h", allowed_tools={"read_only": True}), "more": _spec("https://m")}
+    found = known_listings(specs, [old, new, failed, other])
+    assert list(found) == ["calc"]  # "more" was never listed: the engine lists it
+    assert found["calc"].id == "mcpl_new" and [t.name for t in found["calc"].tools] == ["add"]
+
+
+async def test_run_call_makes_the_mcp_call_item(base: str) -> None:
+    spec = _spec(f"{base}/mcp")
+    done = await run_call(spec, "add", '{"a": 3, "b": 4}', LIMITS, approval_request_id="mcpr_1")
+    assert (done.status, done.output, done.error, done.approval_request_id) == ("completed", "7", None, "mcpr_1")
+    assert done.id.startswith("mcp_") and (done.server_label, done.name) == ("calc", "add")
+    failed = await run_call(spec, "fail", '{"reason": "x"}', LIMITS)
+    assert failed.status == "failed" and failed.output is None and "cannot do it: x" in (failed.error or "")
+
+
+def test_match_approvals() -> None:
+    request = approval_request(_spec("https://h"), "add", '{"a": 1}')
+    assert request.id.startswith("mcpr_") and (request.server_label, request.name) == ("calc", "add")
+    ran = approval_request(_spec("https://h"), "echo", "{}")
+    call = McpCallItem("mcp_1", "calc", "echo", "{}", output="", approval_request_id=ran.id)
+    yes = McpApprovalResponseItem("mcpa_1", request.id, True)
+    again = McpApprovalResponseItem("mcpa_2", request.id, False)
+    late = McpApprovalResponseItem("mcpa_3", ran.id, True)
+    pairs = match_approvals([request, ran, call], [(0, yes), (1, again), (2, late)])
+    assert pairs == [(request, yes)]
+    with pytest.raises(InvalidRequest) as caught:
+        match_approvals([request], [(3, McpApprovalResponseItem("mcpa_4", "mcpr_nope", True))])
+    assert caught.value.param == "input[3].approval_request_id" and "mcpr_nope" in caught.value.message
+    assert "declined" in declined_output(McpApprovalResponseItem("mcpa_5", request.id, False))
+    assert declined_output(McpApprovalResponseItem("mcpa_5", request.id, False, reason="no")).endswith("Reason: no")

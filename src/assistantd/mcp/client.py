@@ -134,14 +134,18 @@ class _Failed(Exception):
 
 @dataclass
 class _HttpStatus:
-    """The first error status a POST got: the SDK turns it into a generic JSON-RPC error, this keeps it."""
+    """The error status of the latest POST, if it failed: the SDK turns one into a generic JSON-RPC error,
+    this keeps the status. A later success clears it (a legacy server answers the SDK's ``server/discover``
+    probe with a 4xx before the ``initialize`` fallback succeeds)."""
 
     status: int | None = None
     reason: str = ""
 
     async def __call__(self, response: httpx2.Response) -> None:
-        if response.request.method == "POST" and response.status_code >= 400 and self.status is None:
-            self.status, self.reason = response.status_code, response.reason_phrase
+        if response.request.method == "POST":
+            failed = response.status_code >= 400
+            self.status = response.status_code if failed else None
+            self.reason = response.reason_phrase if failed else ""
 
 
 @asynccontextmanager
