@@ -27,17 +27,15 @@ from openai.types.responses import ResponseIncludable
 from pydantic import BaseModel, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
 
 from assistantd.errors import InvalidRequest, translate
-from assistantd.responses._input import (
-    FOREIGN_ITEM_TYPES,
+from assistantd.responses._entries import (
     ForeignInput,
     InputEntry,
-    InputItem,
     ItemReference,
-    Lenient,
     new_item_id,
     to_entries,
     to_entry,
 )
+from assistantd.responses._input import FOREIGN_ITEM_TYPES, InputItem, Lenient
 from assistantd.responses._tools import (
     AnyTool,
     AutoContainer,
