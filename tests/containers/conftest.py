@@ -7,9 +7,12 @@ app's own store and code_interpreter pool). Once it does, the fixture only uses 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx2
+import openai
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import Depends, FastAPI
@@ -25,18 +28,17 @@ def _mounted(app: FastAPI) -> bool:
     return any(getattr(r, "path", "") == "/v1/containers" for r in app.router.routes)
 
 
-@pytest.fixture
-def fastapi_app(settings: Settings) -> FastAPI:
+def build(settings: Settings) -> FastAPI:
     application = create_app(settings)
     if not _mounted(application):
         application.include_router(router, prefix="/v1", dependencies=[Depends(authenticate)])
     return application
 
 
-@pytest.fixture
-async def app(fastapi_app: FastAPI) -> AsyncIterator[Any]:
-    async with LifespanManager(fastapi_app) as manager:
-        state = fastapi_app.state
+@contextlib.asynccontextmanager
+async def running(application: FastAPI) -> AsyncIterator[Any]:
+    async with LifespanManager(application, shutdown_timeout=30) as manager:
+        state = application.state
         own = getattr(state, "containers", None) is None
         if own:
             tool = state.services.runs.engine.tools.by_type["code_interpreter"]
@@ -49,6 +51,28 @@ async def app(fastapi_app: FastAPI) -> AsyncIterator[Any]:
             if own:
                 await state.containers.close()
                 del state.containers
+
+
+@contextlib.asynccontextmanager
+async def mounted_app(settings: Settings) -> AsyncIterator[openai.AsyncOpenAI]:
+    """A client on its own app, for tests that need other settings than the ``client`` fixture's."""
+    async with running(build(settings)) as asgi:
+        http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=asgi), base_url="http://test")
+        async with openai.AsyncOpenAI(
+            base_url="http://test/v1", api_key="sk-test", http_client=http, max_retries=0
+        ) as client:
+            yield client
+
+
+@pytest.fixture
+def fastapi_app(settings: Settings) -> FastAPI:
+    return build(settings)
+
+
+@pytest.fixture
+async def app(fastapi_app: FastAPI) -> AsyncIterator[Any]:
+    async with running(fastapi_app) as asgi:
+        yield asgi
 
 
 @pytest.fixture

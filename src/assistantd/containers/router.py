@@ -78,7 +78,8 @@ def _json_body(raw: bytes) -> ContainerFileCreate:
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        body = raw.decode("utf-8", "replace")
+        invalid = {"type": "json_invalid", "loc": ("body", 0), "msg": "JSON decode error", "input": {}}
+        raise RequestValidationError([invalid], body=raw) from None
     try:
         return ContainerFileCreate.model_validate(body)
     except ValidationError as exc:
