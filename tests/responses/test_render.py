@@ -452,3 +452,39 @@ def test_item_json_validates_as_sdk_output_input_and_conversation_items() -> Non
     assert [c["type"] for c in user["content"]] == ["input_text", "input_image", "input_file"]
     foreign = protocol.ForeignInput("web_search_call", {"type": "web_search_call", "id": "ws_1", "status": "completed"})
     assert entry_json(foreign) == foreign.raw
+
+
+def test_sdk_stream_helper_reads_the_bytes() -> None:
+    """The SDK's whole ``responses.stream()`` path (SSE decoding, accumulator, ``get_final_response`` and
+    ``text_format`` parsing) over the bytes we send; the transport only replays them."""
+    import httpx2
+    import openai
+    import pydantic
+
+    class Answer(pydantic.BaseModel):
+        n: int
+
+    text = '{"n": 42}'
+    msg = items.MessageItem("msg_1", "assistant", (items.TextPart(text),))
+    call = items.FunctionCallItem("fc_1", "call_1", "f", '{"a":1}')
+    events = play(
+        feed_all(
+            items.ItemAdded(items.MessageItem("msg_1", "assistant", (), "in_progress")),
+            items.TextDelta("msg_1", 0, text[:4]),
+            items.TextDelta("msg_1", 0, text[4:]),
+            items.ItemDone(msg),
+            items.ItemDone(call),
+        ),
+        view("completed", [msg, call], usage=Usage(3, 4)),
+    )
+    body = b"".join(sse_bytes(e) for e in events)
+    transport = httpx2.MockTransport(
+        lambda request: httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+    )
+    client = openai.OpenAI(base_url="http://test/v1", api_key="k", http_client=httpx2.Client(transport=transport))
+    with client.responses.stream(model="m", input="x", text_format=Answer) as stream:
+        seen = [e.type for e in stream]
+        final = stream.get_final_response()
+    assert seen == types(events)
+    assert final.output_text == text and final.output_parsed == Answer(n=42)
+    assert final.usage is not None and final.usage.total_tokens == 7

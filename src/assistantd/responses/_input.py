@@ -1,4 +1,4 @@
-"""The ``input`` items of a Responses request, and their conversion into neutral ``items.py`` items.
+"""The ``input`` items of a Responses request (their conversion into neutral items is ``_entries.py``).
 
 Lenient where clients differ, exact where meaning is at stake:
 
