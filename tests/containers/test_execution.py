@@ -88,6 +88,9 @@ async def test_ensure_auto_makes_a_container_with_the_files(client: AsyncOpenAI,
     with pytest.raises(InvalidRequest) as exc:
         await service.ensure_auto(["file-nope"], param="tools[0].container.")
     assert exc.value.param == "tools[0].container.file_ids[0]"
+    with pytest.raises(InvalidRequest) as exc:
+        await service.ensure_auto([], "2g", param="tools[0].container.")
+    assert exc.value.param == "tools[0].container.memory_limit" and "'2g'" in exc.value.message
 
 
 async def test_unknown_container_is_not_found(service: Containers) -> None:

@@ -25,9 +25,11 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any, BinaryIO
 
+from pydantic import ValidationError
+
 from assistantd.containers import execution
 from assistantd.containers.protocol import DEFAULT_MEMORY_LIMIT, DEFAULT_MINUTES, ContainerCreate
-from assistantd.errors import InvalidRequest, NotFound, not_found
+from assistantd.errors import InvalidRequest, NotFound, not_found, translate
 from assistantd.ids import EXPECTED_BEGINNING, Kind, has_prefix, new_id
 from assistantd.sandbox import SessionPool
 from assistantd.services._context import Context, WireObject, now
@@ -338,10 +340,13 @@ class Containers:
     ) -> str:
         """A new container for ``container: {"type": "auto", ...}``; 400 naming ``{param}file_ids[i]`` when a
         file is unknown. Returns its ID (the call item's ``container_id``)."""
-        req = ContainerCreate.model_validate(
-            {"name": name, "file_ids": file_ids, "memory_limit": memory_limit, "network_policy": network_policy},
-            strict=False,
-        )
+        body = {"name": name, "file_ids": file_ids, "memory_limit": memory_limit, "network_policy": network_policy}
+        try:
+            req = ContainerCreate.model_validate(body)
+        except ValidationError as exc:
+            message, where = translate([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()], body)
+            full = f"{param}{where or ''}".rstrip(".")
+            raise InvalidRequest(message.replace(f"'{where}'", f"'{full}'"), param=full) from None
         return (await self._create(req, param)).id
 
     async def execute(
