@@ -1,6 +1,8 @@
 """The run state machine: take model turns until the run completes, waits, or ends otherwise.
 
-Status transitions are written here and nowhere else (``submit_tool_outputs`` and ``cancel`` only
+One engine for both APIs: an Assistants run and a response are two kinds of one run record, executed by
+this loop through a ``RunSession`` (``runs/session.py``) that records turns in the API's own shapes.
+Status transitions are decided here and nowhere else (``submit_tool_outputs`` and ``cancel`` only
 request them through the queue and the cancel signal)::
 
     queued → in_progress → (requires_action → queued → in_progress)* →
@@ -14,31 +16,34 @@ import contextlib
 import dataclasses
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import jsonschema
 
 from assistantd.backends.base import ChatMessage, TurnEvent, TurnRequest, UpstreamError, Usage
-from assistantd.backends.registry import BackendRegistry, Route
-from assistantd.runs.context import ServerTools, TurnInput, build_turn
+from assistantd.backends.registry import BackendRegistry
+from assistantd.runs.assistants import AssistantsRun
+from assistantd.runs.context import ServerTools
 from assistantd.runs.enforce import Guard
 from assistantd.runs.events import RunEventLog
-from assistantd.runs.objects import TERMINAL, run_to_wire
+from assistantd.runs.objects import TERMINAL
 from assistantd.runs.outcomes import Completed, Failed, Incomplete, Outcome, RequiresAction, RunAgain, RunTools
-from assistantd.runs.persist import RunGone, RunWriter, begin, now, stamp_at
-from assistantd.runs.server_tools import annotate_answer, run_automatic_calls, run_server_calls
+from assistantd.runs.persist import RunGone, begin, finish_job, now
+from assistantd.runs.session import PlayedTurn, RunSession, TurnPlayer
 from assistantd.runs.tokens import count_text
-from assistantd.runs.turn import TurnPlayer, TurnResult
 from assistantd.store import repos
-from assistantd.store import runs as run_queries
 from assistantd.store.blobs import BlobStore
 from assistantd.store.db import Database
+from assistantd.store.records import RunRecord
 from assistantd.tools.registry import ToolRegistry
 
 log = logging.getLogger("assistantd.runs")
 
 MAX_TURNS = 32
+
+
+SessionFactory = Callable[[RunRecord], RunSession]
 
 
 class RunEngine:
@@ -58,8 +63,15 @@ class RunEngine:
         self.events = events
         self.backends = backends
         self.blobs = blobs
+        self.sessions: dict[str, SessionFactory] = {
+            "run": lambda run: AssistantsRun(db, events, blobs, run),
+        }
+        """How to execute each kind of run (``RunRecord.kind``): the Responses API adds ``response``."""
         self._cancels: dict[str, asyncio.Event] = {}
         self._expiring: set[str] = set()
+
+    def session(self, run: RunRecord) -> RunSession:
+        return self.sessions[run.kind](run)
 
     def request_cancel(self, run_id: str) -> None:
         """Interrupt the run if this process is executing it (others notice through the database)."""
@@ -78,7 +90,7 @@ class RunEngine:
             run = await repos.runs.get(conn, run_id)
         if run is None or run.status not in ("requires_action", "queued"):
             return
-        await self._finish(RunWriter(self.db, self.events, run), None, "expired")
+        await self.session(run).finish(None, "expired")
 
     async def execute(self, run_id: str, *, recovered: bool = False) -> None:
         # Registered before the run starts, so a cancel that lands at any point after is seen.
@@ -93,172 +105,107 @@ class RunEngine:
         run, started = await begin(self.db, run_id, recovered)
         if run is None:
             return
-        w = RunWriter(self.db, self.events, run)
+        s = self.session(run)
         if not started:
             if run.status in TERMINAL or run.status == "requires_action":
-                await w.update_run(finish_job=True)
+                await finish_job(self.db, run_id)
             elif run.status == "cancelling" or run.cancel_requested:
-                await self._finish(w, None, "cancelled")
+                await s.finish(None, "cancelled")
             elif run.expires_at is not None and run.expires_at < now():
-                await self._finish(w, None, "expired")
+                await s.finish(None, "expired")
             else:
                 failure = Failed(
                     "server_error", "The server stopped while this run was in progress; the run was not resumed."
                 )
-                await self._finish(w, None, "failed", failure)
+                await s.finish(None, "failed", failure)
             return
-        w.emit("thread.run.in_progress", run_to_wire(run))
+        await s.started()
         try:
-            await self._loop(w, cancel)
+            await self._loop(s, cancel)
         except RunGone:
             log.info("run %s was deleted with its thread while executing", run_id)
-            # Streams following the run end as if it was cancelled: there is nothing left to follow.
-            gone = dataclasses.replace(w.run, status="cancelled", cancelled_at=now(), expires_at=None)
-            w.emit("thread.run.cancelled", run_to_wire(gone))
+            s.gone()  # streams following the run end as if it was cancelled: there is nothing left to follow
         except Exception:
             log.exception("run %s crashed", run_id)
             with contextlib.suppress(RunGone):
-                await self._finish(w, None, "failed", Failed("server_error", "The server had an internal error."))
+                await s.finish(None, "failed", Failed("server_error", "The server had an internal error."))
 
-    async def _loop(self, w: RunWriter, cancel: asyncio.Event) -> None:
+    async def _loop(self, s: RunSession, cancel: asyncio.Event) -> None:
         feedback: str | None = None
         rejected: str | None = None
         without_tools = False
-        first = w.run.required_action is None and not w.run.usage  # the run's first turn, not a resumption
+        first = s.run.required_action is None and not s.run.usage  # the run's first turn, not a resumption
         if first:
-            await run_automatic_calls(w, self.tools.for_run(w.run.tools), self.db, self.blobs)
+            await s.automatic_calls(self.tools.for_run(s.run.tools))
         for _ in range(MAX_TURNS):
             if cancel.is_set():
-                await self._finish(w, None, self._stop_status(w.run.id))
+                await s.finish(None, self._stop_status(s.run.id))
                 return
-            route = self.backends.resolve(w.run.model)
+            route = self.backends.resolve(s.run.model)
             if route is None:
-                failure = Failed("invalid_prompt", f"No model upstream serves the model '{w.run.model}'.")
-                await self._finish(w, None, "failed", failure)
+                failure = Failed("invalid_prompt", f"No model upstream serves the model '{s.run.model}'.")
+                await s.finish(None, "failed", failure)
                 return
-            server = self.tools.for_run(w.run.tools)
-            turn_input = await self._turn_input(w, route, feedback, rejected, server)
+            server = self.tools.for_run(s.run.tools)
+            extra = ((ChatMessage("assistant", rejected),) if rejected else ()) + (
+                (ChatMessage("user", feedback),) if feedback else ()
+            )
+            turn_input = await s.turn_input(route, extra, server)
             if turn_input.over_budget or turn_input.completion_spent:
                 reason = "max_prompt_tokens" if turn_input.over_budget else "max_completion_tokens"
-                await self._finish(w, None, "incomplete", Incomplete(reason))
+                await s.finish(None, "incomplete", Incomplete(reason))
                 return
             request = _first_turn_only(turn_input.request, first)
             if without_tools:  # tool_choice "none" on an upstream that called tools anyway: offer none
                 request = dataclasses.replace(request, tools=[], tool_choice=None, parallel_tool_calls=None)
             guard = Guard(request.tool_choice, request.parallel_tool_calls)
-            player = TurnPlayer(w, frozenset(server))
+            player = s.player(server)
             try:
                 result = await _play(player, route.backend.stream(request), guard, cancel, self.turn_timeout)
             except UpstreamError as exc:
-                await self._finish(w, player, "failed", Failed(exc.code or "server_error", exc.message))
+                await s.finish(player, "failed", Failed(exc.code or "server_error", exc.message))
                 return
             if result is None:
-                w.stage(usage=_add_usage(w.run.usage, _usage(player.result, turn_input.prompt_tokens)))
-                await self._finish(w, player, self._stop_status(w.run.id))
+                s.stage(usage=_add_usage(s.run.usage, _usage(player.result, turn_input.prompt_tokens)))
+                await s.finish(player, self._stop_status(s.run.id))
                 return
             turn_usage = _usage(result, turn_input.prompt_tokens)
-            w.stage(usage=_add_usage(w.run.usage, turn_usage))
-            outcome = self._judge(w, result, guard, feedback is not None, server)
+            s.stage(usage=_add_usage(s.run.usage, turn_usage))
+            outcome = self._judge(s.run, result, guard, feedback is not None, server)
             if isinstance(outcome, RunTools):
-                await run_server_calls(w, player, outcome, server, self.db, self.blobs, _usage_json(turn_usage))
+                await s.server_calls(player, outcome, server, turn_usage)
                 if outcome.function_calls:
-                    await self._wait_for_outputs(w, [c for _, c in outcome.function_calls])
+                    await s.wait_for_outputs([c for _, c in outcome.function_calls])
                     return
                 feedback, rejected, first = None, None, False
                 continue
             if isinstance(outcome, RunAgain):
-                if result.message is not None and result.message.status == "in_progress":
-                    # Streams see the rejected answer end; the thread keeps only the answer that passes.
-                    await player.close_message(_usage_json(turn_usage))
-                    assert player.result.message is not None
-                    await w.discard(player.result.message, player.result.message_step)
+                await s.discard_answer(player, turn_usage)
                 feedback = outcome.feedback
                 rejected = outcome.rejected
                 without_tools = guard.no_tools and guard.dropped_calls > 0
                 continue
-            async with w.batch():
-                await self._conclude(w, player, outcome, turn_usage, server)
+            await s.conclude(player, outcome, turn_usage, server)
             return
-        await self._finish(w, None, "failed", Failed("server_error", f"The run took more than {MAX_TURNS} turns."))
+        await s.finish(None, "failed", Failed("server_error", f"The run took more than {MAX_TURNS} turns."))
 
     def _stop_status(self, run_id: str) -> str:
         return "expired" if run_id in self._expiring else "cancelled"
 
-    async def _turn_input(
-        self, w: RunWriter, route: Route, feedback: str | None, rejected: str | None, server: ServerTools
-    ) -> TurnInput:
-        async with self.db.read() as conn:
-            history = await run_queries.thread_messages(conn, w.run.thread_id)
-            steps = await run_queries.steps_of_run(conn, w.run.id)
-        usage = w.run.usage or {}
-        return await build_turn(
-            w.run,
-            history,
-            steps,
-            route,
-            self.blobs,
-            extra=((ChatMessage("assistant", rejected),) if rejected else ())
-            + ((ChatMessage("user", feedback),) if feedback else ()),
-            prompt_used=usage.get("prompt_tokens", 0),
-            completion_used=usage.get("completion_tokens", 0),
-            server=server,
-        )
-
-    async def _wait_for_outputs(self, w: RunWriter, function_calls: list[dict[str, Any]]) -> None:
-        await w.update_run(
-            "thread.run.requires_action",
-            finish_job=True,
-            status="requires_action",
-            required_action={"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": function_calls}},
-        )
-        if w.run.status == "cancelled":  # a cancel landed while the turn ran: its waiting step ends with it
-            await self._close_leftovers(w, "cancelled", None, now(), set())
-
-    async def _conclude(
-        self, w: RunWriter, player: TurnPlayer, outcome: Outcome, turn_usage: Usage, server: ServerTools
-    ) -> None:
-        """Apply the turn's final outcome: wait for tool outputs, or end the run."""
-        result = player.result
-        step_usage = _usage_json(turn_usage)
-        if isinstance(outcome, RequiresAction):
-            assert result.tool_step is not None
-            details = {
-                "type": "tool_calls",
-                "tool_calls": [
-                    {"id": c["id"], "type": "function", "function": {**c["function"], "output": None}}
-                    for c in outcome.tool_calls
-                ],
-            }
-            # The step's usage stays null while it waits; submit_tool_outputs gives it what the run used that
-            # its other steps do not account for.
-            result.tool_step = dataclasses.replace(result.tool_step, step_details=details, usage=None)
-            await w.save_step(result.tool_step, None)
-            await self._wait_for_outputs(w, outcome.tool_calls)
-        elif isinstance(outcome, Completed):
-            if result.message is not None and result.message.status == "in_progress":
-                content = await annotate_answer(w, player, server, self.db, self.blobs)
-                await player.close_message(step_usage, content=content)
-            await self._finish(w, player, "completed")
-        elif isinstance(outcome, Incomplete):
-            await self._finish(w, player, "incomplete", outcome, step_usage)
-        else:
-            assert isinstance(outcome, Failed)
-            await self._finish(w, player, "failed", outcome, step_usage)
-
-    def _judge(self, w: RunWriter, result: TurnResult, guard: Guard, retried: bool, server: ServerTools) -> Outcome:
+    def _judge(self, run: RunRecord, result: PlayedTurn, guard: Guard, retried: bool, server: ServerTools) -> Outcome:
         """Decide what the turn means. Garbage from the model fails the run with a readable error."""
         if result.finish_reason == "length":
             return Incomplete("max_completion_tokens")  # cut short: even tool arguments may be partial
         if guard.missed or (guard.no_tools and guard.dropped_calls and not result.text.strip()):
             wanted = "call a tool" if guard.missed else "answer in text without calling any tool"
             if retried:
-                choice = json.dumps(w.run.tool_choice) if isinstance(w.run.tool_choice, dict) else w.run.tool_choice
+                choice = json.dumps(run.tool_choice) if isinstance(run.tool_choice, dict) else run.tool_choice
                 return Failed(
                     "server_error",
                     f"The model did not follow tool_choice {choice}: asked twice to {wanted}, it did not.",
                 )
             return RunAgain(f"You must {wanted} now.")
-        functions = {t["function"]["name"] for t in w.run.tools if t.get("type") == "function"}
+        functions = {t["function"]["name"] for t in run.tools if t.get("type") == "function"}
         if result.calls:
             calls: list[tuple[int, dict[str, Any]]] = []
             ours: list[tuple[int, str, str, dict[str, Any]]] = []
@@ -286,7 +233,7 @@ class RunEngine:
             return RequiresAction([c for _, c in calls])
         if not result.text.strip():
             return Failed("server_error", "The model returned an empty answer.")
-        problem = _schema_problem(w.run.response_format, result.text)
+        problem = _schema_problem(run.response_format, result.text)
         if problem is not None:
             if retried:
                 return Failed(
@@ -295,83 +242,10 @@ class RunEngine:
             return RunAgain(f"Your previous answer was not valid: {problem} Answer again with JSON only.", result.text)
         return Completed()
 
-    async def _finish(
-        self,
-        w: RunWriter,
-        player: TurnPlayer | None,
-        status: str,
-        outcome: Failed | Incomplete | None = None,
-        step_usage: dict[str, int] | None = None,
-    ) -> None:
-        """End the run: close what the turn left open, then write the terminal run state."""
-        ts = now()
-        result = player.result if player else None
-        if result is not None and result.message is not None and result.message.status == "in_progress":
-            reason = {
-                "cancelled": "run_cancelled",
-                "failed": "run_failed",
-                "expired": "run_expired",
-                "incomplete": "max_tokens",
-            }.get(status)
-            step_status = {"cancelled": "cancelled", "failed": "failed", "expired": "expired"}.get(status, "completed")
-            await player.close_message(step_usage, incomplete_reason=reason, step_status=step_status)  # type: ignore[union-attr]
-        if result is not None and result.tool_step is not None and result.tool_step.status == "in_progress":
-            step_status = status if status in ("cancelled", "expired") else "failed"
-            stamp = f"{step_status}_at"
-            error = {"code": outcome.code, "message": outcome.message} if isinstance(outcome, Failed) else None
-            result.tool_step = dataclasses.replace(
-                result.tool_step, status=step_status, last_error=error, **stamp_at(stamp, ts)
-            )
-            await w.save_step(result.tool_step, f"thread.run.step.{step_status}")
-        if status in ("cancelled", "failed", "expired"):
-            handled = {r.id for r in (result.message, result.message_step, result.tool_step) if r} if result else set()
-            await self._close_leftovers(w, status, outcome, ts, handled)
-        values: dict[str, Any] = {"status": status, "expires_at": None, "required_action": None}
-        if status == "completed":
-            values["completed_at"] = ts
-        elif status == "cancelled":
-            values["cancelled_at"] = ts
-        elif status == "failed":
-            values["failed_at"] = ts
-            if isinstance(outcome, Failed):
-                values["last_error"] = {"code": outcome.code, "message": outcome.message}
-        elif status == "incomplete":
-            values["completed_at"] = ts
-            if isinstance(outcome, Incomplete):
-                values["incomplete_details"] = {"reason": outcome.reason}
-        if w.run.usage is None:
-            values["usage"] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-        run = await w.update_run(f"thread.run.{status}", finish_job=True, **values)
-        if run.status == "failed":
-            error = run.last_error or {}
-            log.warning("run %s failed: %s: %s", run.id, error.get("code"), error.get("message"))
-
-    async def _close_leftovers(
-        self, w: RunWriter, status: str, outcome: Failed | Incomplete | None, ts: int, handled: set[str]
-    ) -> None:
-        """Steps and messages no turn is playing (a tool step waiting for outputs, or what a crashed process
-        left behind) end with the run: the steps ``cancelled``/``failed``/``expired``, the messages incomplete."""
-        async with self.db.read() as conn:
-            steps = await run_queries.steps_of_run(conn, w.run.id)
-            messages = await run_queries.open_messages(conn, w.run.id)
-        stamp = {"cancelled": "cancelled_at", "failed": "failed_at", "expired": "expired_at"}[status]
-        error = {"code": outcome.code, "message": outcome.message} if isinstance(outcome, Failed) else None
-        for message in messages:
-            if message.id in handled:
-                continue
-            closed = dataclasses.replace(
-                message, status="incomplete", incomplete_at=ts, incomplete_details={"reason": f"run_{status}"}
-            )
-            await w.save_message(closed, "thread.message.incomplete")
-        for step in steps:
-            if step.status == "in_progress" and step.id not in handled:
-                closed_step = dataclasses.replace(step, status=status, last_error=error, **stamp_at(stamp, ts))
-                await w.save_step(closed_step, f"thread.run.step.{status}")
-
 
 async def _play(
     player: TurnPlayer, stream: AsyncIterator[TurnEvent], guard: Guard, cancel: asyncio.Event, deadline: float
-) -> TurnResult | None:
+) -> PlayedTurn | None:
     """Play one turn unless ``cancel`` fires first (then None), within ``deadline`` seconds. The turn's task
     never outlives this call, even when the worker itself is cancelled at shutdown: the upstream request is
     always closed."""
@@ -400,25 +274,17 @@ def _first_turn_only(request: TurnRequest, first: bool) -> TurnRequest:
     return dataclasses.replace(request, tool_choice="auto")
 
 
-async def _abandon(task: asyncio.Future[TurnResult]) -> None:
+async def _abandon(task: asyncio.Future[PlayedTurn]) -> None:
     task.cancel()  # closes the upstream request
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
 
 
-def _usage(result: TurnResult, prompt_tokens: int) -> Usage:
+def _usage(result: PlayedTurn, prompt_tokens: int) -> Usage:
     if result.usage is not None and (result.usage.prompt_tokens or result.usage.completion_tokens):
         return result.usage
     completion = count_text(result.text) + sum(count_text(c.name) + count_text(c.arguments) for c in result.calls)
     return Usage(prompt_tokens, completion)
-
-
-def _usage_json(u: Usage) -> dict[str, int]:
-    return {
-        "prompt_tokens": u.prompt_tokens,
-        "completion_tokens": u.completion_tokens,
-        "total_tokens": u.prompt_tokens + u.completion_tokens,
-    }
 
 
 def _add_usage(current: dict[str, Any] | None, turn: Usage) -> dict[str, int]:

@@ -51,6 +51,12 @@ async def begin(db: Database, run_id: str, recovered: bool) -> tuple[RunRecord |
     return dataclasses.replace(run, **values), True
 
 
+async def finish_job(db: Database, run_id: str) -> None:
+    """Drop a run's job: the run is terminal or waiting, nothing is left to execute."""
+    async with db.write() as conn:
+        await jobs.finish(conn, run_id)
+
+
 class RunWriter:
     """Persists one run's progress and publishes the matching events."""
 

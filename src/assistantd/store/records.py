@@ -67,7 +67,7 @@ class FileRecord:
 @dataclass(frozen=True, slots=True)
 class RunRecord:
     id: str
-    thread_id: str
+    thread_id: str  # "" is never stored: a response without a conversation has None (see ``kind``)
     assistant_id: str
     created_at: int
     status: str
@@ -95,6 +95,10 @@ class RunRecord:
     reasoning_effort: str | None
     additional_instructions: str | None
     cancel_requested: bool
+    kind: str = "run"
+    """``run`` (Assistants) or ``response`` (Responses API)."""
+    options: dict[str, Any] | None = None
+    """What only responses have (``previous_response_id``, ``store``, ``background``, the tools as sent...)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,10 +88,14 @@ class FileRow(Base):
 
 
 class RunRow(Base):
+    """An Assistants run or a response (``kind``): one record, one state machine, one queue.
+    A response has no thread unless it continues a conversation; ``options`` holds what only responses have
+    (``previous_response_id``, ``store``, ``background``, ``text``, ``include``, the tools as sent, ...)."""
+
     __tablename__ = "runs"
     seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(64), unique=True)
-    thread_id: Mapped[str] = mapped_column(String(64), ForeignKey("threads.id", ondelete="CASCADE"))
+    thread_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("threads.id", ondelete="CASCADE"))
     assistant_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(24))
@@ -119,11 +123,42 @@ class RunRow(Base):
     reasoning_effort: Mapped[str | None] = mapped_column(String(16))
     additional_instructions: Mapped[str | None] = mapped_column(Text)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    kind: Mapped[str] = mapped_column(String(16), default="run", server_default="run")
+    options: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
     __table_args__ = (
         Index("ix_runs_thread_seq", "thread_id", "seq"),
         Index("ix_runs_status", "status"),
     )
+
+
+class ResponseItemRow(Base):
+    """A response's input and output items, in order (``role``: ``input`` | ``output``). The context of a
+    response is its ancestors' items along ``previous_response_id``, then its own."""
+
+    __tablename__ = "response_items"
+    seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(128))
+    """The item's id; client-made ids are kept, so it is unique only within one response."""
+    response_id: Mapped[str] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(8))
+    type: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_response_items_response_seq", "response_id", "seq"),)
+
+
+class ResponseEventRow(Base):
+    """The stream events of a background response, kept with it so ``GET ?stream=true`` replays them."""
+
+    __tablename__ = "response_events"
+    seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    response_id: Mapped[str] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"))
+    sequence_number: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(Json)
+
+    __table_args__ = (Index("ix_response_events_response_seq", "response_id", "sequence_number"),)
 
 
 class RunStepRow(Base):
