@@ -21,6 +21,9 @@ from assistantd.api.deps import Services, authenticate
 from assistantd.backends.base import ModelBackend
 from assistantd.backends.registry import BackendRegistry
 from assistantd.errors import install_error_handlers
+from assistantd.responses import router as responses_router
+from assistantd.responses.service import Responses
+from assistantd.responses.session import LiveEvents, ResponseRun
 from assistantd.retrieval.search import build_retrieval
 from assistantd.runs import tokens
 from assistantd.runs.engine import RunEngine
@@ -106,6 +109,9 @@ def create_app(
             tools.add(tool)
         engine = RunEngine(db, events, backends, blobs, tools, turn_timeout=settings.upstream_turn_timeout_seconds)
         workers = WorkerPool(db, engine, settings.run_workers)
+        live = LiveEvents()
+        engine.sessions["response"] = lambda run: ResponseRun(db, events, blobs, run, live)
+        app.state.responses = Responses(ctx, engine, events, workers, backends, live)
         app.state.services = Services(
             settings=settings,
             assistants=Assistants(ctx),
@@ -144,6 +150,7 @@ def create_app(
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)])
     for module in (assistants, runs, threads, messages, files, models, vector_stores):
         v1.include_router(module.router)
+    v1.include_router(responses_router.router)
     app.include_router(v1)
 
     @app.get("/health", include_in_schema=False)

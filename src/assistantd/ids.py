@@ -23,6 +23,7 @@ Kind = Literal[
     "file_batch",
     "container",
     "container_file",
+    "response",
 ]
 
 PREFIXES: dict[Kind, str] = {
@@ -37,6 +38,7 @@ PREFIXES: dict[Kind, str] = {
     "file_batch": "vsfb_",
     "container": "cntr_",
     "container_file": "cfile_",
+    "response": "resp_",
 }
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncGenerator
+from typing import Protocol
 
 import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from assistantd.runs.events import RunEvent, RunStream
+from assistantd.runs.events import RunEvent
 
 DONE = b"event: done\ndata: [DONE]\n\n"
 KEEPALIVE = b": keep-alive\n\n"
@@ -26,13 +28,46 @@ HEADERS = [
 ]
 
 
+RESPONSES_DONE = b"data: [DONE]\n\n"
+"""OpenAI's Responses streams end without a terminator; every client accepts this one, and the Open
+Responses specification requires it."""
+
+
 def encode(event: RunEvent) -> bytes:
+    if event.event.startswith(":"):
+        return b""  # an internal marker (``runs.events.STREAM_END``)
     return b"event: " + event.event.encode() + b"\ndata: " + orjson.dumps(event.data) + b"\n\n"
 
 
+class EventSource(Protocol):
+    """What the encoder reads: ``runs.events.RunStream``, or ``Replay`` over an iterator."""
+
+    async def next_batch(self) -> list[RunEvent]: ...
+
+    def close(self) -> None: ...
+
+
+class Replay:
+    """An ``EventSource`` over an async iterator of events (a response's stored events, then live ones)."""
+
+    def __init__(self, events: AsyncGenerator[RunEvent, None]) -> None:
+        self._events = events
+        self._closing: asyncio.Task[None] | None = None
+
+    async def next_batch(self) -> list[RunEvent]:
+        try:
+            return [await anext(self._events)]
+        except StopAsyncIteration:
+            return []
+
+    def close(self) -> None:
+        self._closing = asyncio.ensure_future(self._events.aclose())  # releases its subscription
+
+
 class SSEResponse(Response):
-    def __init__(self, events: RunStream) -> None:
+    def __init__(self, events: EventSource, done: bytes = DONE) -> None:
         self.events = events
+        self.done = done
         self._last_send = 0.0
         self.status_code = 200
         self.background = None
@@ -60,7 +95,7 @@ class SSEResponse(Response):
         while batch := await self.events.next_batch():
             await send({"type": "http.response.body", "body": b"".join(map(encode, batch)), "more_body": True})
             self._last_send = loop.time()
-        await send({"type": "http.response.body", "body": DONE, "more_body": False})
+        await send({"type": "http.response.body", "body": self.done, "more_body": False})
 
     async def _keep_alive(self, send: Send, interval: float) -> None:
         """One timer per stream rather than per event: a comment once nothing was sent for ``interval``."""
@@ -77,5 +112,5 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
-def sse(events: RunStream) -> SSEResponse:
-    return SSEResponse(events)
+def sse(events: EventSource, done: bytes = DONE) -> SSEResponse:
+    return SSEResponse(events, done)

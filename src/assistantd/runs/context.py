@@ -61,7 +61,7 @@ async def _content(message: MessageRecord, blobs: BlobStore) -> str | list[dict[
         elif kind == "image_url":
             parts.append({"type": "image_url", "image_url": part["image_url"]})
         elif kind == "image_file":
-            url = await _data_url(blobs, part["image_file"]["file_id"])
+            url = await data_url(blobs, part["image_file"]["file_id"])
             if url:
                 detail = part["image_file"].get("detail") or "auto"
                 parts.append({"type": "image_url", "image_url": {"url": url, "detail": detail}})
@@ -70,7 +70,7 @@ async def _content(message: MessageRecord, blobs: BlobStore) -> str | list[dict[
     return parts
 
 
-async def _data_url(blobs: BlobStore, file_id: str) -> str | None:
+async def data_url(blobs: BlobStore, file_id: str) -> str | None:
     chunks = []
     try:
         async for chunk in blobs.open(file_id):
@@ -149,7 +149,7 @@ async def _thread_sizes(records: Sequence[MessageRecord], messages: Sequence[Cha
     return [n or 0 for n in known]
 
 
-def _response_format(run: RunRecord, route: Route) -> tuple[dict[str, Any] | None, str | None]:
+def response_format_for(run: RunRecord, route: Route) -> tuple[dict[str, Any] | None, str | None]:
     fmt = run.response_format
     if not isinstance(fmt, dict) or fmt.get("type") == "text":
         return None, None
@@ -175,7 +175,7 @@ async def build_turn(
     server: ServerTools | None = None,
 ) -> TurnInput:
     """The next turn's request. ``history`` is the whole thread, oldest first."""
-    response_format, schema_hint = _response_format(run, route)
+    response_format, schema_hint = response_format_for(run, route)
     system = _system_prompt(run, schema_hint)
     before = [m for m in history if m.run_id != run.id]
     own = {m.id: m for m in history if m.run_id == run.id}

@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+STREAM_END = ":end"
 END_EVENTS = frozenset(
     {
         "thread.run.completed",
@@ -23,9 +24,15 @@ END_EVENTS = frozenset(
         "thread.run.expired",
         "thread.run.incomplete",
         "thread.run.requires_action",
+        "response.completed",
+        "response.failed",
+        "response.incomplete",
+        ":end",
     }
 )
-"""After one of these, an Assistants stream ends with ``done``."""
+"""After one of these a stream ends (an Assistants one with ``event: done``, a Responses one with
+``data: [DONE]``). ``:end`` is never sent: it ends a stream whose last event says nothing (a cancelled
+response)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,413 @@
+"""The Responses API's use cases: create (JSON, SSE or background), retrieve (and replay), delete, cancel,
+input items, input tokens. A response is a run record of kind ``response`` executed by the same engine,
+queue and workers as Assistants runs (``responses/session.py`` records it)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncGenerator, Collection, Sequence
+from typing import Any
+
+from assistantd import items
+from assistantd.backends.registry import BackendRegistry
+from assistantd.errors import InvalidRequest, NotFound
+from assistantd.ids import new_id
+from assistantd.responses import protocol
+from assistantd.responses._entries import ForeignInput, ItemReference
+from assistantd.responses._tools import FunctionTool
+from assistantd.responses.render import RequestEcho, item_json, response_json
+from assistantd.responses.session import LiveEvents, chat_messages, view_of
+from assistantd.runs.engine import RunEngine
+from assistantd.runs.events import END_EVENTS, STREAM_END, RunEvent, RunEventLog, RunStream
+from assistantd.runs.objects import TERMINAL
+from assistantd.runs.tokens import PER_MESSAGE_OVERHEAD, count_content
+from assistantd.runs.worker import WorkerPool
+from assistantd.services._context import Context, WireObject, now
+from assistantd.store import jobs, repos
+from assistantd.store import responses as store
+from assistantd.store.db import Conn
+from assistantd.store.records import RunRecord
+
+DEFAULT_MAX_NUM = 100
+
+
+class Responses:
+    def __init__(
+        self,
+        ctx: Context,
+        engine: RunEngine,
+        events: RunEventLog,
+        workers: WorkerPool,
+        backends: BackendRegistry,
+        live: LiveEvents,
+    ) -> None:
+        self.ctx = ctx
+        self.engine = engine
+        self.events = events
+        self.workers = workers
+        self.backends = backends
+        self.live = live
+
+    # --- create --------------------------------------------------------------------------------------
+
+    async def create(self, req: protocol.CreateResponse) -> WireObject | RunStream:
+        """The response when it is done (or queued, for ``background``), or its event stream (``stream``)."""
+        response_id = new_id("response")
+        async with self.ctx.db.read() as conn:
+            values, entries = await self._prepare(conn, response_id, req)
+        if req.stream:
+            stream = RunStream(self.events.subscribe(response_id))
+            try:
+                await self._start(values, entries)
+            except BaseException:
+                stream.close()
+                raise
+            return stream
+        if req.background:
+            await self._start(values, entries)
+            return await self.retrieve(response_id, req.include or ())
+        with self.events.subscribe(response_id) as queue:
+            await self._start(values, entries)
+            while (await queue.get()).event not in END_EVENTS:
+                pass
+        body = await self._render(response_id, req.includes)
+        if not req.store:
+            async with self.ctx.db.write() as conn:
+                await store.delete_response(conn, response_id)
+        return body
+
+    async def _prepare(
+        self, conn: Conn, response_id: str, req: protocol.CreateResponse
+    ) -> tuple[dict[str, Any], list[store.StoredItem]]:
+        """Check the request against what exists (nothing is stored by a rejected request) and build the run
+        record and the input items."""
+        if not req.model:
+            raise InvalidRequest("Missing required parameter: 'model'.", param="model")
+        if self.backends.resolve(req.model) is None:
+            raise InvalidRequest(
+                f"The requested model '{req.model}' does not exist or no upstream serves it.",
+                param="model",
+                code="model_not_found",
+            )
+        if req.conversation is not None:
+            raise InvalidRequest(
+                "Conversations are not supported yet: pass 'previous_response_id'.", param="conversation"
+            )
+        if req.prompt is not None:
+            raise InvalidRequest("Stored prompts are not supported yet.", param="prompt")
+        for i, tool in enumerate(req.tools):
+            if tool.runnable and not isinstance(tool, FunctionTool):
+                raise InvalidRequest(
+                    f"The '{tool.type}' tool is not supported on the Responses API yet.", param=f"tools[{i}]"
+                )
+        context: list[store.StoredItem] = []
+        if req.previous_response_id is not None:
+            parent = await repos.runs.get(conn, req.previous_response_id)
+            if parent is None or parent.kind != "response":
+                raise InvalidRequest(
+                    f"Previous response with id '{req.previous_response_id}' not found.",
+                    param="previous_response_id",
+                    code="previous_response_not_found",
+                )
+            context = await store.context_items(conn, parent.id)
+        entries = _stored_entries(req.entries(), context)
+        _check_outputs(entries, context)
+        tools = [t for t in req.runnable_tools() if isinstance(t, FunctionTool)]
+        echo = RequestEcho.of(req)
+        values = _run_values(response_id, req, tools, echo)
+        if req.truncation == "disabled":
+            route = self.backends.resolve(req.model)
+            assert route is not None
+            neutral = [s.item for s in (*context, *entries) if s.item is not None]
+            tokens = sum(
+                count_content(m.content) + PER_MESSAGE_OVERHEAD for m in await chat_messages(neutral, self.ctx.blobs)
+            )
+            if tokens > route.context_window:
+                raise InvalidRequest(
+                    f"Your input exceeds the context window of this model ({tokens} > {route.context_window} "
+                    "tokens). Shorten it, or set truncation to 'auto'.",
+                    param="input",
+                    code="context_length_exceeded",
+                )
+        return values, entries
+
+    async def _start(self, values: dict[str, Any], entries: list[store.StoredItem]) -> None:
+        """Store the response and its job; when a worker slot is free, claim it in the same transaction and
+        start it at once (else a worker claims it from the queue)."""
+        response_id = values["id"]
+        reserved = self.workers.reserve()
+        claimed = False
+        try:
+            async with self.ctx.db.write() as conn:
+                await repos.runs.insert(conn, values)
+                await store.add_items(conn, response_id, "input", entries, values["created_at"])
+                await jobs.enqueue(conn, response_id, time.time())
+                claimed = reserved and await self.workers.claim(conn, response_id)
+        except BaseException:
+            if reserved:
+                self.workers.unreserve()
+            raise
+        if claimed:
+            self.workers.start_reserved(response_id)
+            return
+        if reserved:
+            self.workers.unreserve()
+        self.workers.notify()
+
+    # --- read ----------------------------------------------------------------------------------------
+
+    async def _get(self, conn: Conn, response_id: str) -> RunRecord:
+        run = await repos.runs.get(conn, response_id)
+        if run is None or run.kind != "response":
+            raise NotFound(f"Response with id '{response_id}' not found.", param="response_id")
+        return run
+
+    async def _render(self, response_id: str, include: Collection[str]) -> WireObject:
+        async with self.ctx.db.read() as conn:
+            run = await self._get(conn, response_id)
+            stored = await store.items_of(conn, response_id)
+        output = [s.item for s in stored if s.role == "output" and s.item is not None]
+        return response_json(view_of(run, output), include)
+
+    async def retrieve(self, response_id: str, include: Sequence[str] = ()) -> WireObject:
+        return await self._render(response_id, include)
+
+    async def replay(self, response_id: str, starting_after: int | None) -> AsyncGenerator[RunEvent, None]:
+        """A background response's events after ``starting_after`` (all of them when None), then, while it
+        runs, the rest as they come."""
+        async with self.ctx.db.read() as conn:
+            run = await self._get(conn, response_id)
+        if not (run.options or {}).get("background"):
+            raise InvalidRequest(
+                "Only background responses can be streamed again: create it with background=true.",
+                param="stream",
+            )
+        after = -1 if starting_after is None else starting_after
+        return self._replay(response_id, after)
+
+    async def _replay(self, response_id: str, after: int) -> AsyncGenerator[RunEvent, None]:
+        with self.events.subscribe(response_id) as queue:
+            live = self.live.get(response_id)
+            if live is not None:
+                seen = list(live)  # taken in the same step as the subscription: nothing falls between
+            else:
+                async with self.ctx.db.read() as conn:
+                    seen = await store.events_of(conn, response_id)
+                    run = await self._get(conn, response_id)
+                if not seen and run.status not in TERMINAL:
+                    seen = []  # queued: everything is still to come
+            last = -1
+            for stored_event in seen:
+                last = stored_event["sequence_number"]
+                if last > after:
+                    yield RunEvent(stored_event["type"], stored_event)
+            if live is None and seen:
+                return
+            while True:
+                event = await queue.get()
+                if event.event == STREAM_END:
+                    return
+                if event.data.get("sequence_number", last + 1) > max(after, last):
+                    yield event
+                if event.event in END_EVENTS:
+                    return
+
+    async def delete(self, response_id: str) -> WireObject:
+        async with self.ctx.db.write() as conn:
+            run = await self._get(conn, response_id)
+            if run.status not in TERMINAL:
+                await repos.runs.update(conn, response_id, {"cancel_requested": True})
+            await store.delete_response(conn, response_id)
+        self.engine.request_cancel(response_id)
+        return {"id": response_id, "object": "response", "deleted": True}
+
+    async def cancel(self, response_id: str) -> WireObject:
+        async with self.ctx.db.write() as conn:
+            run = await self._get(conn, response_id)
+            if not (run.options or {}).get("background"):
+                raise InvalidRequest("Only background responses can be cancelled.", param="response_id")
+            if run.status in TERMINAL:
+                raise InvalidRequest(f"Cannot cancel a response with status '{run.status}'.", param="response_id")
+            await repos.runs.update(conn, response_id, {"status": "cancelling", "cancel_requested": True})
+            claimed = await self.workers.claim(conn, response_id)
+        with self.events.subscribe(response_id) as queue:
+            if claimed:
+                await self.workers.execute_claimed(response_id)
+            else:
+                self.engine.request_cancel(response_id)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(10):
+                        while (await queue.get()).event not in END_EVENTS:
+                            pass
+        return await self._render(response_id, ())
+
+    async def input_items(
+        self, response_id: str, *, after: str | None, limit: int, order: str, include: Sequence[str]
+    ) -> WireObject:
+        async with self.ctx.db.read() as conn:
+            await self._get(conn, response_id)
+            stored = [s for s in await store.items_of(conn, response_id) if s.role == "input"]
+        if order == "desc":
+            stored.reverse()
+        if after is not None:
+            ids = [s.id for s in stored]
+            if after not in ids:
+                raise InvalidRequest(f"No item with id '{after}' in this response's input.", param="after")
+            stored = stored[ids.index(after) + 1 :]
+        page, has_more = stored[:limit], len(stored) > limit
+        data = [_stored_json(s, include) for s in page]
+        return {
+            "object": "list",
+            "data": data,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+            "has_more": has_more,
+        }
+
+    async def input_tokens(self, req: protocol.InputTokensRequest) -> WireObject:
+        async with self.ctx.db.read() as conn:
+            context: list[store.StoredItem] = []
+            if req.previous_response_id is not None:
+                parent = await repos.runs.get(conn, req.previous_response_id)
+                if parent is None or parent.kind != "response":
+                    raise InvalidRequest(
+                        f"Previous response with id '{req.previous_response_id}' not found.",
+                        param="previous_response_id",
+                        code="previous_response_not_found",
+                    )
+                context = await store.context_items(conn, parent.id)
+        entries = _stored_entries(req.entries(), context)
+        neutral = [s.item for s in (*context, *entries) if s.item is not None]
+        messages = await chat_messages(neutral, self.ctx.blobs)
+        tokens = sum(count_content(m.content) + PER_MESSAGE_OVERHEAD for m in messages)
+        if req.instructions:
+            tokens += count_content(req.instructions) + PER_MESSAGE_OVERHEAD
+        return {"object": "response.input_tokens", "input_tokens": tokens}
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def _stored_entries(
+    entries: Sequence[protocol.InputEntry], context: Sequence[store.StoredItem]
+) -> list[store.StoredItem]:
+    """Input entries as rows: references resolved against the context, foreign items kept as sent."""
+    by_id = {s.id: s for s in context}
+    out: list[store.StoredItem] = []
+    for i, entry in enumerate(entries):
+        if isinstance(entry, ItemReference):
+            found = by_id.get(entry.id) or next((s for s in out if s.id == entry.id), None)
+            if found is None:
+                raise InvalidRequest(f"Item with id '{entry.id}' not found.", param=f"input[{i}].id")
+            out.append(store.StoredItem(found.id, "input", found.type, found.data))
+        elif isinstance(entry, ForeignInput):
+            raw = dict(entry.raw)
+            item_id = str(raw.get("id") or protocol.new_item_id("item_"))
+            out.append(store.StoredItem(item_id, "input", entry.type, {"kind": store.FOREIGN, "raw": raw}))
+        else:
+            out.append(store.StoredItem(entry.id, "input", entry.type, store.item_data(entry)))
+    return out
+
+
+def _check_outputs(entries: Sequence[store.StoredItem], context: Sequence[store.StoredItem]) -> None:
+    """A ``function_call_output`` must answer a ``function_call`` the conversation holds (an upstream would
+    refuse the history otherwise)."""
+    calls: set[str] = set()
+    for i, s in enumerate([*context, *entries]):
+        item = s.item
+        if isinstance(item, items.FunctionCallItem):
+            calls.add(item.call_id)
+        elif isinstance(item, items.FunctionOutputItem) and item.call_id not in calls:
+            index = i - len(context)
+            raise InvalidRequest(
+                f"No tool call found for function call output with call_id {item.call_id}.",
+                param=f"input[{index}]" if index >= 0 else "previous_response_id",
+            )
+
+
+def _stored_json(s: store.StoredItem, include: Sequence[str]) -> dict[str, Any]:
+    if s.data.get("kind") == store.FOREIGN:
+        return dict(s.data["raw"])
+    item = s.item
+    assert item is not None
+    return item_json(item, include)
+
+
+def _run_values(
+    response_id: str, req: protocol.CreateResponse, tools: list[FunctionTool], echo: RequestEcho
+) -> dict[str, Any]:
+    """The run record of a response: the engine's fields in the engine's (chat) shapes, and what only
+    responses have in ``options``."""
+    created = now()
+    fmt = req.text.format if req.text is not None else None
+    response_format: Any = "auto"
+    if fmt is not None and fmt.type == "json_object":
+        response_format = {"type": "json_object"}
+    elif fmt is not None and fmt.type == "json_schema":
+        dumped = fmt.model_dump(mode="json", by_alias=True, exclude_none=True)
+        spec = {k: v for k, v in dumped.items() if k in ("name", "schema", "strict", "description")}
+        response_format = {"type": "json_schema", "json_schema": spec}
+    import dataclasses
+
+    return {
+        "id": response_id,
+        "thread_id": None,
+        "assistant_id": "",
+        "created_at": created,
+        "status": "queued",
+        "model": req.model,
+        "instructions": req.instructions or "",
+        "tools": [
+            {
+                "type": "function",
+                "function": {
+                    "name": t.name,
+                    "description": t.description,
+                    "parameters": t.parameters,
+                    "strict": t.is_strict,
+                },
+            }
+            for t in tools
+        ],
+        "metadata": req.metadata or {},
+        "started_at": None,
+        "expires_at": None,
+        "cancelled_at": None,
+        "failed_at": None,
+        "completed_at": None,
+        "required_action": None,
+        "last_error": None,
+        "incomplete_details": None,
+        "usage": None,
+        "temperature": req.temperature,
+        "top_p": req.top_p,
+        "max_prompt_tokens": None,
+        "max_completion_tokens": req.max_output_tokens,
+        "truncation_strategy": {"type": "auto" if req.truncation == "auto" else "disabled", "last_messages": None},
+        "tool_choice": _chat_tool_choice(req),
+        "parallel_tool_calls": req.parallel_tool_calls,
+        "response_format": response_format,
+        "reasoning_effort": req.reasoning.effort if req.reasoning is not None else None,
+        "additional_instructions": None,
+        "cancel_requested": False,
+        "kind": "response",
+        "options": {
+            "echo": dataclasses.asdict(echo),
+            "include": sorted(req.includes),
+            "previous_response_id": req.previous_response_id,
+            "store": req.store,
+            "background": req.background,
+        },
+    }
+
+
+def _chat_tool_choice(req: protocol.CreateResponse) -> Any:
+    """Responses' ``tool_choice`` as chat completions takes it."""
+    choice = protocol.tool_choice_value(req)
+    if isinstance(choice, dict) and choice.get("type") == "function" and "name" in choice:
+        return {"type": "function", "function": {"name": choice["name"]}}
+    if isinstance(choice, dict):
+        return "auto"  # a built-in tool or an allowed_tools set: not offered here yet
+    return choice

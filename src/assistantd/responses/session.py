@@ -1,0 +1,424 @@
+"""``ResponseRun``: the engine's session for a response (``RunSession``, see ``runs/session.py``).
+
+Its input is the response's context (its ancestors' items along ``previous_response_id``, then its own
+input); a turn becomes neutral output items, streamed as ``response.*`` events with sequence numbers by
+``ResponseEvents``. Function calls end the response ``completed`` with ``function_call`` items in its output:
+the client answers them in a next request, there is no ``requires_action``. The output is written with the
+final state, in one transaction.
+
+Background responses keep their events: in memory while they execute (``LiveEvents``, process-local, so a
+``GET ?stream=true`` on this process replays and follows without a gap) and in ``response_events`` once
+they end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistantd import items
+from assistantd.backends.base import (
+    ChatMessage,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    TurnEnd,
+    TurnEvent,
+    TurnRequest,
+    Usage,
+)
+from assistantd.backends.registry import Route
+from assistantd.ids import new_id
+from assistantd.responses.render import RequestEcho, ResponseError, ResponseView, response_json
+from assistantd.responses.render import Usage as ResponseUsage
+from assistantd.responses.stream import ResponseEvents
+from assistantd.runs.context import ServerTools, TurnInput, data_url, function_specs, response_format_for
+from assistantd.runs.events import STREAM_END, RunEvent, RunEventLog
+from assistantd.runs.outcomes import Completed, Failed, Incomplete, Outcome, RequiresAction, RunTools
+from assistantd.runs.persist import RunWriter, now
+from assistantd.runs.session import TurnPlayer as PlayerProtocol
+from assistantd.runs.tokens import PER_MESSAGE_OVERHEAD, count_content
+from assistantd.store import responses as store
+from assistantd.store.blobs import BlobStore
+from assistantd.store.db import Database
+from assistantd.store.records import RunRecord
+
+log = logging.getLogger("assistantd.responses")
+
+DEFAULT_COMPLETION_RESERVE = 4096
+
+
+class LiveEvents:
+    """The events of the background responses this process is executing, by response id (process-local)."""
+
+    def __init__(self) -> None:
+        self._logs: dict[str, list[dict[str, Any]]] = {}
+
+    def open(self, response_id: str) -> list[dict[str, Any]]:
+        return self._logs.setdefault(response_id, [])
+
+    def get(self, response_id: str) -> list[dict[str, Any]] | None:
+        return self._logs.get(response_id)
+
+    def close(self, response_id: str) -> None:
+        self._logs.pop(response_id, None)
+
+
+def view_of(run: RunRecord, output: list[items.Item]) -> ResponseView:
+    """The response as the renderer needs it, from its run record and output items."""
+    options = run.options or {}
+    usage = run.usage or None
+    status = {"requires_action": "in_progress", "cancelling": "in_progress", "expired": "failed"}.get(
+        run.status, run.status
+    )
+    error = run.last_error
+    return ResponseView(
+        id=run.id,
+        created_at=run.created_at,
+        model=run.model,
+        status=status,  # type: ignore[arg-type]
+        echo=RequestEcho(**options.get("echo", {})),
+        output=output,
+        usage=ResponseUsage(usage["prompt_tokens"], usage["completion_tokens"]) if usage else None,
+        error=ResponseError(error["code"], error["message"]) if error else None,
+        incomplete_reason="max_output_tokens" if run.incomplete_details else None,
+        completed_at=run.completed_at,
+    )
+
+
+@dataclass
+class _Call:
+    id: str
+    """The call id (``call_...``): what a ``function_call_output`` answers."""
+    item_id: str
+    name: str = ""
+    arguments: str = ""
+    announced: bool = False
+
+
+@dataclass
+class PlayedResponseTurn:
+    text: str = ""
+    calls: list[_Call] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    message_id: str | None = None
+    message_open: bool = False
+
+
+class ResponsePlayer:
+    """One streamed turn → neutral item events, rendered and published as they arrive. Under a JSON
+    ``text.format`` the answer is held back until the engine has validated it (``hold``)."""
+
+    def __init__(self, session: ResponseRun, hold: bool) -> None:
+        self.s = session
+        self.hold = hold
+        self.result = PlayedResponseTurn()
+        self._calls: dict[int, _Call] = {}
+
+    async def play(self, stream: AsyncIterator[TurnEvent]) -> PlayedResponseTurn:
+        async for event in stream:
+            if isinstance(event, TextDelta):
+                self._text(event.text)
+            elif isinstance(event, ToolCallDelta):
+                self._tool_delta(event)
+            elif isinstance(event, TurnEnd):
+                self.result.finish_reason = event.finish_reason
+                self.result.usage = event.usage
+        self.result.calls = [self._calls[i] for i in sorted(self._calls)]
+        return self.result
+
+    def _text(self, text: str) -> None:
+        r = self.result
+        if not text or self._calls:
+            return  # text after tool calls in one turn: upstream noise, not a message
+        if r.message_id is None:
+            r.message_id = new_id("message")
+            r.message_open = True
+            if not self.hold:
+                self.s.feed(items.ItemAdded(items.MessageItem(r.message_id, "assistant", (), "in_progress")))
+                self.s.feed(items.PartAdded(r.message_id, 0, items.TextPart("")))
+        r.text += text
+        if not self.hold:
+            self.s.feed(items.TextDelta(r.message_id, 0, text))
+
+    def _tool_delta(self, d: ToolCallDelta) -> None:
+        if self.result.message_open:
+            self.close_message("completed")
+        call = self._calls.get(d.index)
+        if call is None:
+            call = self._calls[d.index] = _Call(id=new_id("call"), item_id="fc_" + new_id("call")[5:])
+        if d.name and not call.name:
+            call.name = d.name
+        call.arguments += d.arguments
+        if not call.name:
+            return
+        if not call.announced:
+            call.announced = True
+            self.s.feed(items.ItemAdded(items.FunctionCallItem(call.item_id, call.id, call.name, "", "in_progress")))
+            if call.arguments:
+                self.s.feed(items.ArgumentsDelta(call.item_id, call.arguments))
+        elif d.arguments:
+            self.s.feed(items.ArgumentsDelta(call.item_id, d.arguments))
+
+    def message(self, status: items.ItemStatus) -> items.MessageItem:
+        r = self.result
+        assert r.message_id is not None
+        return items.MessageItem(r.message_id, "assistant", (items.TextPart(r.text),), status)
+
+    def close_message(self, status: items.ItemStatus) -> None:
+        r = self.result
+        if not r.message_open:
+            return
+        r.message_open = False
+        whole = self.message(status)
+        if self.hold:
+            self.s.feed_whole(whole)
+        else:
+            self.s.feed(items.PartDone(whole.id, 0, items.TextPart(r.text)))
+            self.s.feed(items.ItemDone(whole))
+
+    def close_calls(self, status: items.ItemStatus) -> None:
+        for call in self.result.calls or [self._calls[i] for i in sorted(self._calls)]:
+            if call.announced:
+                done = items.FunctionCallItem(call.item_id, call.id, call.name, call.arguments or "{}", status)
+                self.s.feed(items.ItemDone(done))
+                call.announced = False
+
+
+class ResponseRun:
+    def __init__(self, db: Database, events: RunEventLog, blobs: BlobStore, run: RunRecord, live: LiveEvents) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.events = events
+        self.live = live
+        self.w = RunWriter(db, events, run)
+        options = run.options or {}
+        self.include = frozenset(options.get("include") or ())
+        self.background = bool(options.get("background"))
+        self.renderer = ResponseEvents(self.include)
+        self.output: list[items.Item] = []
+        self._log = live.open(run.id) if self.background else None
+
+    @property
+    def run(self) -> RunRecord:
+        return self.w.run
+
+    def stage(self, **values: Any) -> None:
+        self.w.stage(**values)
+
+    # --- publishing -----------------------------------------------------------------------------------
+
+    def _publish(self, rendered: list[dict[str, Any]]) -> None:
+        for event in rendered:
+            if self._log is not None:
+                self._log.append(event)
+            self.events.publish(self.run.id, RunEvent(event["type"], event))
+
+    def feed(self, event: items.ItemEvent) -> None:
+        if isinstance(event, items.ItemDone):
+            self.output.append(event.item)
+        self._publish(self.renderer.feed(event))
+
+    def feed_whole(self, item: items.Item) -> None:
+        self.output.append(item)
+        self._publish(self.renderer.item(item))
+
+    def _json(self, status: str | None = None) -> dict[str, Any]:
+        run = self.run if status is None else dataclasses.replace(self.run, status=status)
+        return response_json(view_of(run, self.output), self.include)
+
+    # --- the RunSession protocol ---------------------------------------------------------------------
+
+    async def started(self) -> None:
+        if self.background:
+            self._publish(self.renderer.created(self._json("queued")))
+            self._publish(self.renderer.queued(self._json("queued")))
+        else:
+            self._publish(self.renderer.created(self._json()))
+        self._publish(self.renderer.in_progress(self._json()))
+
+    async def automatic_calls(self, server: ServerTools) -> None:
+        return None  # no built-in tool runs before the model's turn on the Responses API yet
+
+    async def turn_input(self, route: Route, extra: tuple[ChatMessage, ...], server: ServerTools) -> TurnInput:
+        run = self.run
+        async with self.db.read() as conn:
+            stored = await store.context_items(conn, run.id)
+        messages = await chat_messages([s.item for s in stored if s.item is not None], self.blobs)
+        messages += self._own_turns() + list(extra)
+        response_format, hint = response_format_for(run, route)
+        system = "\n\n".join(p for p in (run.instructions, hint) if p)
+        head = [ChatMessage("system", system)] if system else []
+        usage = run.usage or {}
+        completion_left = (
+            run.max_completion_tokens - usage.get("completion_tokens", 0) if run.max_completion_tokens else None
+        )
+        reserve = (
+            completion_left
+            if completion_left is not None
+            else min(DEFAULT_COMPLETION_RESERVE, route.context_window // 4)
+        )
+        budget = route.context_window - reserve
+        sizes = [count_content(m.content) + PER_MESSAGE_OVERHEAD for m in messages]
+        fixed = sum(count_content(m.content) + PER_MESSAGE_OVERHEAD for m in head)
+        total = fixed + sum(sizes)
+        over = False
+        if total > budget:
+            if run.truncation_strategy.get("type") == "auto":
+                drop = 0
+                while total > budget and drop < len(messages) - 1:
+                    total -= sizes[drop]
+                    drop += 1
+                messages = _without_orphans(messages[drop:])
+            else:
+                over = True
+        request = TurnRequest(
+            model=run.model,
+            messages=head + messages,
+            tools=function_specs(run.tools),
+            tool_choice=run.tool_choice if run.tools else None,
+            parallel_tool_calls=run.parallel_tool_calls if run.tools else None,
+            temperature=run.temperature,
+            top_p=run.top_p,
+            max_tokens=max(completion_left, 1) if completion_left is not None else None,
+            response_format=response_format,
+            reasoning_effort=run.reasoning_effort,
+        )
+        return TurnInput(request, total, over, completion_spent=completion_left is not None and completion_left <= 0)
+
+    def _own_turns(self) -> list[ChatMessage]:
+        return []  # one model turn per response until server-side tools run here
+
+    def player(self, server: ServerTools) -> ResponsePlayer:
+        fmt = self.run.response_format
+        hold = isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema")
+        return ResponsePlayer(self, hold)
+
+    async def server_calls(self, player: PlayerProtocol, outcome: RunTools, server: ServerTools, usage: Usage) -> None:
+        raise AssertionError("no server-side tools are offered on the Responses API yet")
+
+    async def wait_for_outputs(self, function_calls: list[dict[str, Any]]) -> None:
+        await self._end("completed")
+
+    async def discard_answer(self, player: PlayerProtocol, usage: Usage) -> None:
+        assert isinstance(player, ResponsePlayer)
+        player.result.message_open = False  # held back, never shown: nothing to take back
+
+    async def conclude(self, player: PlayerProtocol, outcome: Outcome, usage: Usage, server: ServerTools) -> None:
+        assert isinstance(player, ResponsePlayer)
+        if isinstance(outcome, RequiresAction):
+            player.close_message("completed")
+            player.close_calls("completed")
+            await self._end("completed")
+        elif isinstance(outcome, Completed):
+            player.close_message("completed")
+            await self._end("completed")
+        else:
+            await self.finish(player, "incomplete" if isinstance(outcome, Incomplete) else "failed", outcome)  # type: ignore[arg-type]
+
+    async def finish(
+        self, player: PlayerProtocol | None, status: str, outcome: Failed | Incomplete | None = None
+    ) -> None:
+        if isinstance(player, ResponsePlayer):
+            player.close_message("incomplete")
+            player.close_calls("incomplete")
+        await self._end(status, outcome)
+
+    def gone(self) -> None:
+        self.events.publish(self.run.id, RunEvent(STREAM_END, {}))
+        self.live.close(self.run.id)
+
+    async def _end(self, status: str, outcome: Failed | Incomplete | None = None) -> None:
+        ts = now()
+        values: dict[str, Any] = {"status": status, "expires_at": None, "required_action": None}
+        if status in ("completed", "incomplete"):
+            values["completed_at"] = ts
+        if status == "cancelled":
+            values["cancelled_at"] = ts
+        if status in ("failed", "expired"):
+            values["status"] = "failed"
+            values["failed_at"] = ts
+            failure = outcome if isinstance(outcome, Failed) else Failed("server_error", "The response expired.")
+            values["last_error"] = {"code": failure.code, "message": failure.message}
+        if isinstance(outcome, Incomplete):
+            values["incomplete_details"] = {"reason": outcome.reason}
+        if self.run.usage is None:
+            values["usage"] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+        output = [store.StoredItem(i.id, "output", i.type, store.item_data(i)) for i in self.output]
+        run_id = self.run.id
+        async with self.db.write() as conn:
+            await store.add_items(conn, run_id, "output", output, ts)
+        await self.w.update_run(None, finish_job=True, **values)
+        final = self.run.status
+        rendered: list[dict[str, Any]]
+        if final == "completed":
+            rendered = self.renderer.completed(self._json())
+        elif final == "incomplete":
+            rendered = self.renderer.incomplete(self._json())
+        elif final == "failed":
+            rendered = self.renderer.failed(self._json())
+        else:
+            rendered = []
+        self._publish(rendered)
+        if self._log is not None:
+            async with self.db.write() as conn:
+                await store.add_events(conn, run_id, self._log)
+        self.live.close(run_id)
+        self.events.publish(run_id, RunEvent(STREAM_END, {}))
+        if final == "failed":
+            error = self.run.last_error or {}
+            log.warning("response %s failed: %s: %s", run_id, error.get("code"), error.get("message"))
+
+
+async def chat_messages(context: list[items.Item], blobs: BlobStore) -> list[ChatMessage]:
+    """Neutral context items → chat-completions messages (reasoning and tool records the upstream cannot
+    read are left out; consecutive function calls become one assistant message)."""
+    out: list[ChatMessage] = []
+    for item in context:
+        if isinstance(item, items.MessageItem):
+            out.append(ChatMessage(_role(item.role), await _content(item, blobs)))
+        elif isinstance(item, items.FunctionCallItem):
+            call = ToolCall(item.call_id, item.name, item.arguments)
+            last = out[-1] if out else None
+            if last is not None and last.role == "assistant" and last.tool_calls and not last.content:
+                out[-1] = dataclasses.replace(last, tool_calls=(*last.tool_calls, call))
+            else:
+                out.append(ChatMessage("assistant", None, (call,)))
+        elif isinstance(item, items.FunctionOutputItem):
+            out.append(ChatMessage("tool", item.output, tool_call_id=item.call_id))
+    return out
+
+
+def _role(role: str) -> Any:
+    return "system" if role in ("system", "developer") else role
+
+
+async def _content(item: items.MessageItem, blobs: BlobStore) -> str | list[dict[str, Any]]:
+    texts = [p.text for p in item.parts if isinstance(p, items.TextPart)]
+    others = [p for p in item.parts if not isinstance(p, items.TextPart)]
+    if not others or item.role == "assistant":
+        return "".join(texts) if item.role == "assistant" else "\n".join(texts)
+    parts: list[dict[str, Any]] = []
+    for p in item.parts:
+        if isinstance(p, items.TextPart):
+            parts.append({"type": "text", "text": p.text})
+        elif isinstance(p, items.ImagePart):
+            url = p.url or (await data_url(blobs, p.file_id) if p.file_id else None)
+            if url:
+                image: dict[str, Any] = {"url": url}
+                if p.detail in ("low", "high", "auto"):
+                    image["detail"] = p.detail
+                parts.append({"type": "image_url", "image_url": image})
+        elif isinstance(p, items.RefusalPart):
+            parts.append({"type": "text", "text": p.refusal})
+    return parts
+
+
+def _without_orphans(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """After truncation, a ``tool`` message whose call was dropped would be refused upstream: drop it too."""
+    calls = {c.id for m in messages for c in m.tool_calls}
+    return [m for m in messages if m.role != "tool" or m.tool_call_id in calls]
