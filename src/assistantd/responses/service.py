@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import AsyncGenerator, Collection, Sequence
 from typing import Any
@@ -16,7 +17,7 @@ from assistantd.errors import InvalidRequest, NotFound
 from assistantd.ids import new_id
 from assistantd.responses import protocol
 from assistantd.responses._entries import ForeignInput, ItemReference
-from assistantd.responses._tools import FunctionTool
+from assistantd.responses._tools import FileSearchTool, FunctionTool
 from assistantd.responses.render import RequestEcho, item_json, response_json
 from assistantd.responses.session import LiveEvents, chat_messages, view_of
 from assistantd.runs.engine import RunEngine
@@ -27,6 +28,7 @@ from assistantd.runs.worker import WorkerPool
 from assistantd.services._context import Context, WireObject, now
 from assistantd.store import jobs, repos
 from assistantd.store import responses as store
+from assistantd.store import vector_stores as vs
 from assistantd.store.db import Conn
 from assistantd.store.records import RunRecord
 
@@ -98,7 +100,13 @@ class Responses:
         if req.prompt is not None:
             raise InvalidRequest("Stored prompts are not supported yet.", param="prompt")
         for i, tool in enumerate(req.tools):
-            if tool.runnable and not isinstance(tool, FunctionTool):
+            if isinstance(tool, FileSearchTool):
+                for j, store_id in enumerate(tool.vector_store_ids):
+                    if await vs.stores.get(conn, store_id) is None:
+                        raise NotFound(
+                            f"Vector store with id '{store_id}' not found.", param=f"tools[{i}].vector_store_ids[{j}]"
+                        )
+            elif tool.runnable and not isinstance(tool, FunctionTool):
                 raise InvalidRequest(
                     f"The '{tool.type}' tool is not supported on the Responses API yet.", param=f"tools[{i}]"
                 )
@@ -114,7 +122,7 @@ class Responses:
             context = await store.context_items(conn, parent.id)
         entries = _stored_entries(req.entries(), context)
         _check_outputs(entries, context)
-        tools = [t for t in req.runnable_tools() if isinstance(t, FunctionTool)]
+        tools = [t for t in req.runnable_tools() if isinstance(t, FunctionTool | FileSearchTool)]
         echo = RequestEcho.of(req)
         values = _run_values(response_id, req, tools, echo)
         if req.truncation == "disabled":
@@ -336,7 +344,7 @@ def _stored_json(s: store.StoredItem, include: Sequence[str]) -> dict[str, Any]:
 
 
 def _run_values(
-    response_id: str, req: protocol.CreateResponse, tools: list[FunctionTool], echo: RequestEcho
+    response_id: str, req: protocol.CreateResponse, tools: list[FunctionTool | FileSearchTool], echo: RequestEcho
 ) -> dict[str, Any]:
     """The run record of a response: the engine's fields in the engine's (chat) shapes, and what only
     responses have in ``options``."""
@@ -349,8 +357,6 @@ def _run_values(
         dumped = fmt.model_dump(mode="json", by_alias=True, exclude_none=True)
         spec = {k: v for k, v in dumped.items() if k in ("name", "schema", "strict", "description")}
         response_format = {"type": "json_schema", "json_schema": spec}
-    import dataclasses
-
     return {
         "id": response_id,
         "thread_id": None,
@@ -359,18 +365,7 @@ def _run_values(
         "status": "queued",
         "model": req.model,
         "instructions": req.instructions or "",
-        "tools": [
-            {
-                "type": "function",
-                "function": {
-                    "name": t.name,
-                    "description": t.description,
-                    "parameters": t.parameters,
-                    "strict": t.is_strict,
-                },
-            }
-            for t in tools
-        ],
+        "tools": [_engine_tool(t) for t in tools],
         "metadata": req.metadata or {},
         "started_at": None,
         "expires_at": None,
@@ -403,11 +398,29 @@ def _run_values(
     }
 
 
+def _engine_tool(tool: FunctionTool | FileSearchTool) -> dict[str, Any]:
+    """A Responses tool as the engine's run records hold tools (the Assistants shape)."""
+    if isinstance(tool, FunctionTool):
+        return {
+            "type": "function",
+            "function": {
+                "name": tool.name,
+                "description": tool.description,
+                "parameters": tool.parameters,
+                "strict": tool.is_strict,
+            },
+        }
+    options = tool.model_dump(mode="json", exclude_none=True, exclude={"type"})
+    return {"type": "file_search", "file_search": options}
+
+
 def _chat_tool_choice(req: protocol.CreateResponse) -> Any:
     """Responses' ``tool_choice`` as chat completions takes it."""
     choice = protocol.tool_choice_value(req)
     if isinstance(choice, dict) and choice.get("type") == "function" and "name" in choice:
         return {"type": "function", "function": {"name": choice["name"]}}
+    if isinstance(choice, dict) and choice.get("type") == "file_search":
+        return {"type": "file_search"}  # the engine names the function it is offered as
     if isinstance(choice, dict):
-        return "auto"  # a built-in tool or an allowed_tools set: not offered here yet
+        return "auto"  # an allowed_tools set or a tool not offered here yet
     return choice

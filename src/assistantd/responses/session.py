@@ -1,5 +1,9 @@
 """``ResponseRun``: the engine's session for a response (``RunSession``, see ``runs/session.py``).
 
+Server-side tools (``file_search`` so far) run through the same ``Tool`` seam as for runs; their calls become
+output items, their results are shown to the model in the next turn, and the answer is cited as it
+streams (``tools/_citations.Citer``, as for runs), so the streamed text is the stored text.
+
 Its input is the response's context (its ancestors' items along ``previous_response_id``, then its own
 input); a turn becomes neutral output items, streamed as ``response.*`` events with sequence numbers by
 ``ResponseEvents``. Function calls end the response ``completed`` with ``function_call`` items in its output:
@@ -14,6 +18,7 @@ they end.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -35,7 +40,14 @@ from assistantd.ids import new_id
 from assistantd.responses.render import RequestEcho, ResponseError, ResponseView, response_json
 from assistantd.responses.render import Usage as ResponseUsage
 from assistantd.responses.stream import ResponseEvents
-from assistantd.runs.context import ServerTools, TurnInput, data_url, function_specs, response_format_for
+from assistantd.runs.context import (
+    ServerTools,
+    TurnInput,
+    data_url,
+    function_specs,
+    response_format_for,
+    tool_choice_for,
+)
 from assistantd.runs.events import STREAM_END, RunEvent, RunEventLog
 from assistantd.runs.outcomes import Completed, Failed, Incomplete, Outcome, RequiresAction, RunTools
 from assistantd.runs.persist import RunWriter, now
@@ -45,6 +57,8 @@ from assistantd.store import responses as store
 from assistantd.store.blobs import BlobStore
 from assistantd.store.db import Database
 from assistantd.store.records import RunRecord
+from assistantd.tools import _citations
+from assistantd.tools.base import Tool, ToolContext
 
 log = logging.getLogger("assistantd.responses")
 
@@ -113,11 +127,18 @@ class ResponsePlayer:
     """One streamed turn → neutral item events, rendered and published as they arrive. Under a JSON
     ``text.format`` the answer is held back until the engine has validated it (``hold``)."""
 
-    def __init__(self, session: ResponseRun, hold: bool) -> None:
+    def __init__(
+        self, session: ResponseRun, hold: bool, server_names: frozenset[str], citer: _citations.Citer | None
+    ) -> None:
         self.s = session
         self.hold = hold
+        self.server_names = server_names
+        """Calls of these (server-side tools) are recorded by ``ResponseRun.server_calls``, not announced here."""
+        self.citer = citer
         self.result = PlayedResponseTurn()
         self._calls: dict[int, _Call] = {}
+        self._shown = ""
+        self._citations: list[items.Citation] = []
 
     async def play(self, stream: AsyncIterator[TurnEvent]) -> PlayedResponseTurn:
         async for event in stream:
@@ -143,7 +164,19 @@ class ResponsePlayer:
                 self.s.feed(items.PartAdded(r.message_id, 0, items.TextPart("")))
         r.text += text
         if not self.hold:
-            self.s.feed(items.TextDelta(r.message_id, 0, text))
+            self._show(self.citer.feed(text) if self.citer else [_citations.Piece(text=text)])
+
+    def _show(self, pieces: list[_citations.Piece]) -> None:
+        message_id = self.result.message_id
+        assert message_id is not None
+        for piece in pieces:
+            if piece.text:
+                self._shown += piece.text
+                self.s.feed(items.TextDelta(message_id, 0, piece.text))
+            if piece.annotation is not None:
+                citation = self.s.citation(piece.annotation)
+                self.s.feed(items.CitationAdded(message_id, 0, len(self._citations), citation))
+                self._citations.append(citation)
 
     def _tool_delta(self, d: ToolCallDelta) -> None:
         if self.result.message_open:
@@ -154,7 +187,7 @@ class ResponsePlayer:
         if d.name and not call.name:
             call.name = d.name
         call.arguments += d.arguments
-        if not call.name:
+        if not call.name or call.name in self.server_names:
             return
         if not call.announced:
             call.announced = True
@@ -164,22 +197,21 @@ class ResponsePlayer:
         elif d.arguments:
             self.s.feed(items.ArgumentsDelta(call.item_id, d.arguments))
 
-    def message(self, status: items.ItemStatus) -> items.MessageItem:
-        r = self.result
-        assert r.message_id is not None
-        return items.MessageItem(r.message_id, "assistant", (items.TextPart(r.text),), status)
-
     def close_message(self, status: items.ItemStatus) -> None:
         r = self.result
         if not r.message_open:
             return
         r.message_open = False
-        whole = self.message(status)
+        assert r.message_id is not None
         if self.hold:
-            self.s.feed_whole(whole)
-        else:
-            self.s.feed(items.PartDone(whole.id, 0, items.TextPart(r.text)))
-            self.s.feed(items.ItemDone(whole))
+            part = items.TextPart(r.text)
+            self.s.feed_whole(items.MessageItem(r.message_id, "assistant", (part,), status))
+            return
+        if self.citer is not None:
+            self._show(self.citer.finish())
+        part = items.TextPart(self._shown, tuple(self._citations))
+        self.s.feed(items.PartDone(r.message_id, 0, part))
+        self.s.feed(items.ItemDone(items.MessageItem(r.message_id, "assistant", (part,), status)))
 
     def close_calls(self, status: items.ItemStatus) -> None:
         for call in self.result.calls or [self._calls[i] for i in sorted(self._calls)]:
@@ -202,6 +234,11 @@ class ResponseRun:
         self.renderer = ResponseEvents(self.include)
         self.output: list[items.Item] = []
         self._log = live.open(run.id) if self.background else None
+        self._turns: list[ChatMessage] = []
+        """This response's own server-side calls and their results, as the model is shown them."""
+        self._searches: list[dict[str, Any]] = []
+        """Its file_search calls as the tool recorded them (what the answer is cited from)."""
+        self._player: ResponsePlayer | None = None
 
     @property
     def run(self) -> RunRecord:
@@ -276,12 +313,13 @@ class ResponseRun:
                 messages = _without_orphans(messages[drop:])
             else:
                 over = True
+        tools = function_specs(run.tools) + [tool.function(entry) for tool, entry in server.values()]
         request = TurnRequest(
             model=run.model,
             messages=head + messages,
-            tools=function_specs(run.tools),
-            tool_choice=run.tool_choice if run.tools else None,
-            parallel_tool_calls=run.parallel_tool_calls if run.tools else None,
+            tools=tools,
+            tool_choice=tool_choice_for(run.tool_choice, server) if tools else None,
+            parallel_tool_calls=run.parallel_tool_calls if tools else None,
             temperature=run.temperature,
             top_p=run.top_p,
             max_tokens=max(completion_left, 1) if completion_left is not None else None,
@@ -291,17 +329,70 @@ class ResponseRun:
         return TurnInput(request, total, over, completion_spent=completion_left is not None and completion_left <= 0)
 
     def _own_turns(self) -> list[ChatMessage]:
-        return []  # one model turn per response until server-side tools run here
+        return list(self._turns)
 
     def player(self, server: ServerTools) -> ResponsePlayer:
         fmt = self.run.response_format
         hold = isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema")
-        return ResponsePlayer(self, hold)
+        found = _citations.sources(self._searches) if self._searches else []
+        citer = _citations.Citer(found, insert=not hold) if found else None
+        self._player = ResponsePlayer(self, hold, frozenset(server), citer)
+        return self._player
+
+    def citation(self, annotation: dict[str, Any]) -> items.Citation:
+        """An Assistants-shaped ``file_citation`` from the citer → a neutral citation, with the file's name."""
+        file_id = annotation["file_citation"]["file_id"]
+        names = {
+            r["file_id"]: r.get("file_name", "") for call in self._searches for r in call["file_search"]["results"]
+        }
+        return items.Citation(
+            "file",
+            file_id,
+            annotation["start_index"],
+            annotation["end_index"],
+            annotation["text"],
+            names.get(file_id, ""),
+        )
 
     async def server_calls(self, player: PlayerProtocol, outcome: RunTools, server: ServerTools, usage: Usage) -> None:
-        raise AssertionError("no server-side tools are offered on the Responses API yet")
+        """Run the turn's server-side calls as output items (``file_search_call``), and show the model their
+        results in the next turn."""
+        calls: list[ToolCall] = []
+        results: list[ChatMessage] = []
+        for _, call_id, name, arguments in outcome.server_calls:
+            tool, entry = server[name]
+            recorded = await self._file_search(tool, entry, call_id, arguments)
+            _, output = tool.replay(recorded)
+            calls.append(ToolCall(call_id, name, json.dumps(arguments)))
+            results.append(ChatMessage("tool", output, tool_call_id=call_id))
+        self._turns += [ChatMessage("assistant", None, tuple(calls)), *results]
+
+    async def _file_search(
+        self, tool: Tool, entry: dict[str, Any], call_id: str, arguments: dict[str, Any]
+    ) -> dict[str, Any]:
+        raw = arguments.get("queries") or arguments.get("query") or []
+        queries = tuple(q for q in ([raw] if isinstance(raw, str) else raw) if isinstance(q, str))
+        item_id = "fs_" + call_id.removeprefix("call_")
+        self.feed(items.ItemAdded(items.FileSearchCallItem(item_id, call_id, queries, (), "in_progress")))
+        self.feed(items.ToolPhase(item_id, "searching"))
+        ctx = ToolContext(
+            run=self.run, db=self.db, blobs=self.blobs, emit_delta=lambda body: None, include=self.include
+        )
+        recorded = await tool.call(ctx, call_id, arguments, entry)
+        found = tuple(
+            items.SearchResult(
+                r["file_id"], r["file_name"], float(r["score"]), "".join(c["text"] for c in r["content"])
+            )
+            for r in recorded["file_search"]["results"]
+        )
+        self.feed(items.ItemDone(items.FileSearchCallItem(item_id, call_id, queries, found, "completed")))
+        self._searches.append(recorded)
+        return recorded
 
     async def wait_for_outputs(self, function_calls: list[dict[str, Any]]) -> None:
+        if self._player is not None:
+            self._player.close_message("completed")
+            self._player.close_calls("completed")
         await self._end("completed")
 
     async def discard_answer(self, player: PlayerProtocol, usage: Usage) -> None:

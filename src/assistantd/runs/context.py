@@ -208,7 +208,7 @@ async def build_turn(
         model=run.model,
         messages=head + thread_msgs + tail,
         tools=tools,
-        tool_choice=_tool_choice(run.tool_choice, server) if tools else None,
+        tool_choice=tool_choice_for(run.tool_choice, server) if tools else None,
         parallel_tool_calls=run.parallel_tool_calls if tools else None,
         temperature=run.temperature,
         top_p=run.top_p,
@@ -219,7 +219,7 @@ async def build_turn(
     return TurnInput(request, total, over, completion_spent=completion_left is not None and completion_left <= 0)
 
 
-def _tool_choice(choice: Any, server: ServerTools) -> Any:
+def tool_choice_for(choice: Any, server: ServerTools) -> Any:
     """A named built-in tool becomes the named function it is offered as."""
     if isinstance(choice, dict) and choice.get("type") in ("file_search", "code_interpreter"):
         for name, (tool, _) in server.items():

@@ -18,6 +18,7 @@ from collections import OrderedDict
 from typing import Any
 
 from assistantd.backends.base import FunctionSpec
+from assistantd.retrieval import filters
 from assistantd.retrieval.search import Retrieval
 from assistantd.runs.tokens import count_text
 from assistantd.settings import Settings
@@ -85,11 +86,15 @@ class FileSearchTool:
         ranking = {**DEFAULT_RANKING, **(options.get("ranking_options") or {})}
         limit, budget = defaults_for(ctx.run.model)
         limit = int(options.get("max_num_results") or limit)
-        store_ids = await self._stores(ctx.db, ctx.run.assistant_id, ctx.run.thread_id)
+        if "vector_store_ids" in options:  # a response names its stores on the tool
+            store_ids = await self._named(ctx.db, list(options["vector_store_ids"]))
+        else:
+            store_ids = await self._stores(ctx.db, ctx.run.assistant_id, ctx.run.thread_id)
+        where = filters.from_json(options["filters"]) if options.get("filters") else None
         results: list[dict[str, Any]] = []
         if queries and store_ids:
             hits = await self.retrieval.search(
-                store_ids, queries, limit=limit, threshold=float(ranking["score_threshold"])
+                store_ids, queries, limit=limit, filter=where, threshold=float(ranking["score_threshold"])
             )
             for hit in hits:
                 size = count_text(hit.text)
@@ -101,6 +106,14 @@ class FileSearchTool:
                     {"file_id": hit.file_id, "file_name": hit.filename, "score": hit.score, "content": content}
                 )
         return {"id": call_id, "type": "file_search", "file_search": {"ranking_options": ranking, "results": results}}
+
+    async def _named(self, db: Database, store_ids: list[str]) -> list[str]:
+        """Stores a response names, after waiting (bounded) for the first to finish ingesting."""
+        if store_ids:
+            await self._wait_for(db, store_ids[0])
+        async with db.read() as conn:
+            found = [await vs.stores.get(conn, store_id) for store_id in dict.fromkeys(store_ids)]
+        return [s.id for s in found if s is not None and not vs.expired(s, int(time.time()))]
 
     async def _stores(self, db: Database, assistant_id: str, thread_id: str) -> list[str]:
         """The usable stores of the assistant and the thread, after waiting (bounded) for the thread's
