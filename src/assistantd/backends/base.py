@@ -85,6 +85,13 @@ class TextDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """Reasoning text an upstream streams beside the answer (vLLM's and DeepSeek's ``reasoning_content``)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class ToolCallDelta:
     """A fragment of tool call ``index``; ``id`` and ``name`` arrive with its first fragment."""
 
@@ -106,7 +113,7 @@ class TurnEnd:
     usage: Usage | None = None
 
 
-TurnEvent = TextDelta | ToolCallDelta | TurnEnd
+TurnEvent = TextDelta | ReasoningDelta | ToolCallDelta | TurnEnd
 
 
 class ModelBackend(Protocol):

@@ -25,6 +25,7 @@ import orjson
 
 from assistantd.backends.base import (
     ChatMessage,
+    ReasoningDelta,
     TextDelta,
     ToolCallDelta,
     TurnEnd,
@@ -276,6 +277,9 @@ async def _parse_stream(lines: AsyncIterator[bytes]) -> AsyncIterator[TurnEvent]
             usage = Usage(int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0))
         for choice in chunk.get("choices") or []:
             delta = choice.get("delta") or {}
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if reasoning and isinstance(reasoning, str):
+                yield ReasoningDelta(reasoning)
             if delta.get("content"):
                 yield TextDelta(str(delta["content"]))
             for tc in delta.get("tool_calls") or []:

@@ -27,6 +27,7 @@ from typing import Any
 from assistantd import items
 from assistantd.backends.base import (
     ChatMessage,
+    ReasoningDelta,
     TextDelta,
     ToolCall,
     ToolCallDelta,
@@ -139,11 +140,16 @@ class ResponsePlayer:
         self._calls: dict[int, _Call] = {}
         self._shown = ""
         self._citations: list[items.Citation] = []
+        self._reasoning_id: str | None = None
+        self._reasoning_text = ""
+        self._reasoning_closed = False
 
     async def play(self, stream: AsyncIterator[TurnEvent]) -> PlayedResponseTurn:
         async for event in stream:
             if isinstance(event, TextDelta):
                 self._text(event.text)
+            elif isinstance(event, ReasoningDelta):
+                self._reasoning(event.text)
             elif isinstance(event, ToolCallDelta):
                 self._tool_delta(event)
             elif isinstance(event, TurnEnd):
@@ -152,10 +158,29 @@ class ResponsePlayer:
         self.result.calls = [self._calls[i] for i in sorted(self._calls)]
         return self.result
 
+    def _reasoning(self, text: str) -> None:
+        """Reasoning text becomes a ``reasoning`` item with one summary part, before the answer."""
+        if self.result.message_id is not None or self._calls:
+            return  # reasoning after the answer began: not a summary of it
+        if self._reasoning_id is None:
+            self._reasoning_id = "rs_" + new_id("call")[5:]
+            self.s.feed(items.ItemAdded(items.ReasoningItem(self._reasoning_id, (), None, "in_progress")))
+            self.s.feed(items.PartAdded(self._reasoning_id, 0, items.TextPart("")))
+        self._reasoning_text += text
+        self.s.feed(items.TextDelta(self._reasoning_id, 0, text))
+
+    def close_reasoning(self) -> None:
+        if self._reasoning_id is None or self._reasoning_closed:
+            return
+        self._reasoning_closed = True
+        self.s.feed(items.PartDone(self._reasoning_id, 0, items.TextPart(self._reasoning_text)))
+        self.s.feed(items.ItemDone(items.ReasoningItem(self._reasoning_id, (self._reasoning_text,))))
+
     def _text(self, text: str) -> None:
         r = self.result
         if not text or self._calls:
             return  # text after tool calls in one turn: upstream noise, not a message
+        self.close_reasoning()
         if r.message_id is None:
             r.message_id = new_id("message")
             r.message_open = True
@@ -179,6 +204,7 @@ class ResponsePlayer:
                 self._citations.append(citation)
 
     def _tool_delta(self, d: ToolCallDelta) -> None:
+        self.close_reasoning()
         if self.result.message_open:
             self.close_message("completed")
         call = self._calls.get(d.index)
@@ -198,6 +224,7 @@ class ResponsePlayer:
             self.s.feed(items.ArgumentsDelta(call.item_id, d.arguments))
 
     def close_message(self, status: items.ItemStatus) -> None:
+        self.close_reasoning()
         r = self.result
         if not r.message_open:
             return
