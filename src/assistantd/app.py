@@ -20,6 +20,8 @@ from assistantd.api import assistants, files, messages, models, runs, threads, v
 from assistantd.api.deps import Services, authenticate
 from assistantd.backends.base import ModelBackend
 from assistantd.backends.registry import BackendRegistry
+from assistantd.containers.router import router as containers_router
+from assistantd.containers.service import Containers
 from assistantd.errors import install_error_handlers
 from assistantd.responses import router as responses_router
 from assistantd.responses.service import Responses
@@ -105,6 +107,7 @@ def create_app(
         tools.add(FileSearchTool(retrieval, settings))
         code_interpreter = await CodeInterpreter.open(settings)
         tools.add(code_interpreter)
+        containers = Containers(ctx, code_interpreter.pool, unavailable=code_interpreter.unavailable)
         for tool in extra_tools:
             tools.add(tool)
         engine = RunEngine(db, events, backends, blobs, tools, turn_timeout=settings.upstream_turn_timeout_seconds)
@@ -124,6 +127,8 @@ def create_app(
             vector_store_files=VectorStoreFiles(ctx, retrieval),
         )
         app.state.backends = backends
+        app.state.containers = containers
+        await containers.start()
         await retrieval.start()
         await workers.start()
         app.state.ready = True
@@ -138,6 +143,7 @@ def create_app(
                     await probes
             await workers.stop()
             await retrieval.stop()
+            await containers.close()
             await code_interpreter.close()
             await http.aclose()
             await streams.close()
@@ -151,6 +157,7 @@ def create_app(
     for module in (assistants, runs, threads, messages, files, models, vector_stores):
         v1.include_router(module.router)
     v1.include_router(responses_router.router)
+    v1.include_router(containers_router)
     app.include_router(v1)
 
     @app.get("/health", include_in_schema=False)
