@@ -113,8 +113,8 @@ def create_app(
         engine = RunEngine(db, events, backends, blobs, tools, turn_timeout=settings.upstream_turn_timeout_seconds)
         workers = WorkerPool(db, engine, settings.run_workers)
         live = LiveEvents()
-        engine.sessions["response"] = lambda run: ResponseRun(db, events, blobs, run, live)
-        app.state.responses = Responses(ctx, engine, events, workers, backends, live)
+        engine.sessions["response"] = lambda run: ResponseRun(db, events, blobs, run, live, containers)
+        app.state.responses = Responses(ctx, engine, events, workers, backends, live, containers)
         app.state.services = Services(
             settings=settings,
             assistants=Assistants(ctx),

@@ -13,11 +13,12 @@ from typing import Any
 
 from assistantd import items
 from assistantd.backends.registry import BackendRegistry
+from assistantd.containers.service import Containers
 from assistantd.errors import InvalidRequest, NotFound
 from assistantd.ids import new_id
 from assistantd.responses import protocol
 from assistantd.responses._entries import ForeignInput, ItemReference
-from assistantd.responses._tools import FileSearchTool, FunctionTool
+from assistantd.responses._tools import CodeInterpreterTool, FileSearchTool, FunctionTool
 from assistantd.responses.render import RequestEcho, item_json, response_json
 from assistantd.responses.session import LiveEvents, chat_messages, view_of
 from assistantd.runs.engine import RunEngine
@@ -44,8 +45,10 @@ class Responses:
         workers: WorkerPool,
         backends: BackendRegistry,
         live: LiveEvents,
+        containers: Containers | None = None,
     ) -> None:
         self.ctx = ctx
+        self.containers = containers
         self.engine = engine
         self.events = events
         self.workers = workers
@@ -106,6 +109,11 @@ class Responses:
                         raise NotFound(
                             f"Vector store with id '{store_id}' not found.", param=f"tools[{i}].vector_store_ids[{j}]"
                         )
+            elif isinstance(tool, CodeInterpreterTool):
+                if self.containers is None:
+                    raise InvalidRequest("code_interpreter is not available on this server.", param=f"tools[{i}]")
+                if isinstance(tool.container, str):
+                    await self.containers.usable(tool.container, param=f"tools[{i}].container")
             elif tool.runnable and not isinstance(tool, FunctionTool):
                 raise InvalidRequest(
                     f"The '{tool.type}' tool is not supported on the Responses API yet.", param=f"tools[{i}]"
@@ -122,9 +130,12 @@ class Responses:
             context = await store.context_items(conn, parent.id)
         entries = _stored_entries(req.entries(), context)
         _check_outputs(entries, context)
-        tools = [t for t in req.runnable_tools() if isinstance(t, FunctionTool | FileSearchTool)]
-        echo = RequestEcho.of(req)
-        values = _run_values(response_id, req, tools, echo)
+        tools = [t for t in req.runnable_tools() if isinstance(t, FunctionTool | FileSearchTool | CodeInterpreterTool)]
+        containers = await self._containers(req)  # last: a rejected request makes none
+        echo = RequestEcho.of(req, container_ids=containers)
+        values = _run_values(
+            response_id, req, tools, echo, {id(t): containers[i] for i, t in enumerate(req.tools) if i in containers}
+        )
         if req.truncation == "disabled":
             route = self.backends.resolve(req.model)
             assert route is not None
@@ -140,6 +151,22 @@ class Responses:
                     code="context_length_exceeded",
                 )
         return values, entries
+
+    async def _containers(self, req: protocol.CreateResponse) -> dict[int, str]:
+        """The container of each code_interpreter tool, by the tool's index: the one it names, or a new one
+        for ``{"type": "auto"}`` (with its ``file_ids`` copied in)."""
+        out: dict[int, str] = {}
+        for i, tool in enumerate(req.tools):
+            if isinstance(tool, CodeInterpreterTool) and self.containers is not None:
+                if isinstance(tool.container, str):
+                    out[i] = tool.container
+                else:
+                    out[i] = await self.containers.ensure_auto(
+                        tool.container.file_ids,
+                        tool.container.memory_limit,
+                        param=f"tools[{i}].container.",
+                    )
+        return out
 
     async def _start(self, values: dict[str, Any], entries: list[store.StoredItem]) -> None:
         """Store the response and its job; when a worker slot is free, claim it in the same transaction and
@@ -343,8 +370,15 @@ def _stored_json(s: store.StoredItem, include: Sequence[str]) -> dict[str, Any]:
     return item_json(item, include)
 
 
+EngineTool = FunctionTool | FileSearchTool | CodeInterpreterTool
+
+
 def _run_values(
-    response_id: str, req: protocol.CreateResponse, tools: list[FunctionTool | FileSearchTool], echo: RequestEcho
+    response_id: str,
+    req: protocol.CreateResponse,
+    tools: list[EngineTool],
+    echo: RequestEcho,
+    containers: dict[int, str],
 ) -> dict[str, Any]:
     """The run record of a response: the engine's fields in the engine's (chat) shapes, and what only
     responses have in ``options``."""
@@ -365,7 +399,7 @@ def _run_values(
         "status": "queued",
         "model": req.model,
         "instructions": req.instructions or "",
-        "tools": [_engine_tool(t) for t in tools],
+        "tools": [_engine_tool(t, containers.get(id(t))) for t in tools],
         "metadata": req.metadata or {},
         "started_at": None,
         "expires_at": None,
@@ -398,8 +432,10 @@ def _run_values(
     }
 
 
-def _engine_tool(tool: FunctionTool | FileSearchTool) -> dict[str, Any]:
+def _engine_tool(tool: EngineTool, container_id: str | None) -> dict[str, Any]:
     """A Responses tool as the engine's run records hold tools (the Assistants shape)."""
+    if isinstance(tool, CodeInterpreterTool):
+        return {"type": "code_interpreter", "code_interpreter": {"container_id": container_id}}
     if isinstance(tool, FunctionTool):
         return {
             "type": "function",
@@ -419,8 +455,8 @@ def _chat_tool_choice(req: protocol.CreateResponse) -> Any:
     choice = protocol.tool_choice_value(req)
     if isinstance(choice, dict) and choice.get("type") == "function" and "name" in choice:
         return {"type": "function", "function": {"name": choice["name"]}}
-    if isinstance(choice, dict) and choice.get("type") == "file_search":
-        return {"type": "file_search"}  # the engine names the function it is offered as
+    if isinstance(choice, dict) and choice.get("type") in ("file_search", "code_interpreter"):
+        return {"type": choice["type"]}  # the engine names the function it is offered as
     if isinstance(choice, dict):
         return "auto"  # an allowed_tools set or a tool not offered here yet
     return choice

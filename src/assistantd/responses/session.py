@@ -1,8 +1,9 @@
 """``ResponseRun``: the engine's session for a response (``RunSession``, see ``runs/session.py``).
 
-Server-side tools (``file_search`` so far) run through the same ``Tool`` seam as for runs; their calls become
-output items, their results are shown to the model in the next turn, and the answer is cited as it
-streams (``tools/_citations.Citer``, as for runs), so the streamed text is the stored text.
+Server-side tools (``file_search``; ``code_interpreter`` in the response's container) run through the
+same ``Tool`` seam as for runs; their calls become output items, their results are shown to the model in
+the next turn, and the answer is cited as it streams (``tools/_citations.Citer``, as for runs), so the
+streamed text is the stored text.
 
 Its input is the response's context (its ancestors' items along ``previous_response_id``, then its own
 input); a turn becomes neutral output items, streamed as ``response.*`` events with sequence numbers by
@@ -37,6 +38,8 @@ from assistantd.backends.base import (
     Usage,
 )
 from assistantd.backends.registry import Route
+from assistantd.containers.service import Containers
+from assistantd.errors import ApiError
 from assistantd.ids import new_id
 from assistantd.responses.render import RequestEcho, ResponseError, ResponseView, response_json
 from assistantd.responses.render import Usage as ResponseUsage
@@ -249,8 +252,17 @@ class ResponsePlayer:
 
 
 class ResponseRun:
-    def __init__(self, db: Database, events: RunEventLog, blobs: BlobStore, run: RunRecord, live: LiveEvents) -> None:
+    def __init__(
+        self,
+        db: Database,
+        events: RunEventLog,
+        blobs: BlobStore,
+        run: RunRecord,
+        live: LiveEvents,
+        containers: Containers | None = None,
+    ) -> None:
         self.db = db
+        self.containers = containers
         self.blobs = blobs
         self.events = events
         self.live = live
@@ -388,8 +400,10 @@ class ResponseRun:
         results: list[ChatMessage] = []
         for _, call_id, name, arguments in outcome.server_calls:
             tool, entry = server[name]
-            recorded = await self._file_search(tool, entry, call_id, arguments)
-            _, output = tool.replay(recorded)
+            if tool.type == "code_interpreter":
+                output = await self._code(entry, call_id, arguments)
+            else:
+                _, output = tool.replay(await self._file_search(tool, entry, call_id, arguments))
             calls.append(ToolCall(call_id, name, json.dumps(arguments)))
             results.append(ChatMessage("tool", output, tool_call_id=call_id))
         self._turns += [ChatMessage("assistant", None, tuple(calls)), *results]
@@ -415,6 +429,36 @@ class ResponseRun:
         self.feed(items.ItemDone(items.FileSearchCallItem(item_id, call_id, queries, found, "completed")))
         self._searches.append(recorded)
         return recorded
+
+    async def _code(self, entry: dict[str, Any], call_id: str, arguments: dict[str, Any]) -> str:
+        """Run the model's code in the response's container: a ``code_interpreter_call`` item (its outputs
+        shown with ``include=["code_interpreter_call.outputs"]``), and the logs for the model."""
+        code = str(arguments.get("code") or arguments.get("input") or "")
+        container_id = str((entry.get("code_interpreter") or {}).get("container_id") or "")
+        item_id = "ci_" + call_id.removeprefix("call_")
+        self.feed(items.ItemAdded(items.CodeInterpreterCallItem(item_id, call_id, "", (), container_id, "in_progress")))
+        if code:
+            self.feed(items.CodeDelta(item_id, code))
+        self.feed(items.ToolPhase(item_id, "interpreting"))
+        outputs: tuple[items.CodeOutput, ...] = ()
+        if self.containers is None:
+            logs, status = "code_interpreter is not available on this server.", "failed"
+        else:
+            try:
+                result = await self.containers.execute(container_id, code, param="tools")
+            except ApiError as exc:  # the container expired or was deleted meanwhile: the model is told
+                logs, status = exc.message, "failed"
+            else:
+                logs = result.logs
+                outputs = (items.CodeOutput("logs", logs=result.logs),) if result.logs else ()
+                outputs += tuple(items.CodeOutput("image", file_id=f.file_id) for f in result.images)
+                status = "completed"
+                if result.files:
+                    saved = ", ".join(f.path for f in result.files)
+                    logs = f"{logs}\n[files saved: {saved}]" if logs else f"[files saved: {saved}]"
+        done = items.CodeInterpreterCallItem(item_id, call_id, code, outputs, container_id, status)  # type: ignore[arg-type]
+        self.feed(items.ItemDone(done))
+        return logs or "(no output)"
 
     async def wait_for_outputs(self, function_calls: list[dict[str, Any]]) -> None:
         if self._player is not None:
