@@ -118,16 +118,7 @@ class Responses:
                 raise InvalidRequest(
                     f"The '{tool.type}' tool is not supported on the Responses API yet.", param=f"tools[{i}]"
                 )
-        context: list[store.StoredItem] = []
-        if req.previous_response_id is not None:
-            parent = await repos.runs.get(conn, req.previous_response_id)
-            if parent is None or parent.kind != "response":
-                raise InvalidRequest(
-                    f"Previous response with id '{req.previous_response_id}' not found.",
-                    param="previous_response_id",
-                    code="previous_response_not_found",
-                )
-            context = await store.context_items(conn, parent.id)
+        context = await _context(conn, req.previous_response_id)
         entries = _stored_entries(req.entries(), context)
         _check_outputs(entries, context)
         tools = [t for t in req.runnable_tools() if isinstance(t, FunctionTool | FileSearchTool | CodeInterpreterTool)]
@@ -169,27 +160,15 @@ class Responses:
         return out
 
     async def _start(self, values: dict[str, Any], entries: list[store.StoredItem]) -> None:
-        """Store the response and its job; when a worker slot is free, claim it in the same transaction and
-        start it at once (else a worker claims it from the queue)."""
+        """Store the response, its input and its job, and start it (``WorkerPool.submit``)."""
         response_id = values["id"]
-        reserved = self.workers.reserve()
-        claimed = False
-        try:
-            async with self.ctx.db.write() as conn:
-                await repos.runs.insert(conn, values)
-                await store.add_items(conn, response_id, "input", entries, values["created_at"])
-                await jobs.enqueue(conn, response_id, time.time())
-                claimed = reserved and await self.workers.claim(conn, response_id)
-        except BaseException:
-            if reserved:
-                self.workers.unreserve()
-            raise
-        if claimed:
-            self.workers.start_reserved(response_id)
-            return
-        if reserved:
-            self.workers.unreserve()
-        self.workers.notify()
+
+        async def write(conn: Conn) -> None:
+            await repos.runs.insert(conn, values)
+            await store.add_items(conn, response_id, "input", entries, values["created_at"])
+            await jobs.enqueue(conn, response_id, time.time())
+
+        await self.workers.submit(response_id, write)
 
     # --- read ----------------------------------------------------------------------------------------
 
@@ -303,16 +282,7 @@ class Responses:
 
     async def input_tokens(self, req: protocol.InputTokensRequest) -> WireObject:
         async with self.ctx.db.read() as conn:
-            context: list[store.StoredItem] = []
-            if req.previous_response_id is not None:
-                parent = await repos.runs.get(conn, req.previous_response_id)
-                if parent is None or parent.kind != "response":
-                    raise InvalidRequest(
-                        f"Previous response with id '{req.previous_response_id}' not found.",
-                        param="previous_response_id",
-                        code="previous_response_not_found",
-                    )
-                context = await store.context_items(conn, parent.id)
+            context = await _context(conn, req.previous_response_id)
         entries = _stored_entries(req.entries(), context)
         neutral = [s.item for s in (*context, *entries) if s.item is not None]
         messages = await chat_messages(neutral, self.ctx.blobs)
@@ -323,6 +293,20 @@ class Responses:
 
 
 # --- helpers ------------------------------------------------------------------------------------------
+
+
+async def _context(conn: Conn, previous_response_id: str | None) -> list[store.StoredItem]:
+    """The items a response continuing ``previous_response_id`` sees (none without one)."""
+    if previous_response_id is None:
+        return []
+    parent = await repos.runs.get(conn, previous_response_id)
+    if parent is None or parent.kind != "response":
+        raise InvalidRequest(
+            f"Previous response with id '{previous_response_id}' not found.",
+            param="previous_response_id",
+            code="previous_response_not_found",
+        )
+    return await store.context_items(conn, parent.id)
 
 
 def _stored_entries(

@@ -15,6 +15,8 @@ import contextlib
 import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from assistantd.runs.engine import RunEngine
 from assistantd.store import jobs
@@ -22,6 +24,7 @@ from assistantd.store import runs as run_queries
 from assistantd.store.db import Conn, Database
 
 log = logging.getLogger("assistantd.worker")
+T = TypeVar("T")
 
 LEASE_SECONDS = 30.0
 HEARTBEAT_SECONDS = 2.0
@@ -70,6 +73,32 @@ class WorkerPool:
 
     async def execute_claimed(self, run_id: str) -> None:
         await self._execute(run_id, recovered=False)
+
+    async def submit(
+        self, run_id: str, write: Callable[[Conn], Awaitable[T]], announce: Callable[[T], None] | None = None
+    ) -> T:
+        """Store a run (``write`` inserts it and its job) and, when a slot is free, claim it in the same
+        transaction and start it here at once; else a worker claims it from the queue. ``announce`` runs
+        after the commit and before the start (to publish the creation events first)."""
+        reserved = self.reserve()
+        claimed = False
+        try:
+            async with self.db.write() as conn:
+                result = await write(conn)
+                claimed = reserved and await self.claim(conn, run_id)
+        except BaseException:
+            if reserved:
+                self.unreserve()
+            raise
+        if announce is not None:
+            announce(result)
+        if claimed:
+            self.start_reserved(run_id)
+        else:
+            if reserved:
+                self.unreserve()
+            self.notify()
+        return result
 
     def reserve(self) -> bool:
         """Hold an execution slot for a run the caller is about to create (the direct path: the process that

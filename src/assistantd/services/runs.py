@@ -177,24 +177,12 @@ class Runs:
     async def _start(self, run_id: str, insert: Callable[[Conn], Awaitable[list[RunEvent]]]) -> WireObject:
         """Store the run and its job; when a worker slot is free, claim the job in the same transaction and
         start the run at once (else a worker claims it from the queue)."""
-        reserved = self.workers.reserve()
-        claimed = False
-        try:
-            async with self.ctx.db.write() as conn:
-                events = await insert(conn)
-                claimed = reserved and await self.workers.claim(conn, run_id)
-        except BaseException:
-            if reserved:
-                self.workers.unreserve()
-            raise
-        for event in events:
-            self.events.publish(run_id, event)
-        if claimed:
-            self.workers.start_reserved(run_id)
-            return next(e.data for e in events if e.event == "thread.run.created")
-        if reserved:
-            self.workers.unreserve()
-        self.workers.notify()
+
+        def announce(events: list[RunEvent]) -> None:
+            for event in events:
+                self.events.publish(run_id, event)
+
+        events = await self.workers.submit(run_id, insert, announce)
         return next(e.data for e in events if e.event == "thread.run.created")
 
     def _stream(self, run_id: str, include: Sequence[str]) -> EventStream:
