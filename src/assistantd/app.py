@@ -23,6 +23,7 @@ from assistantd.backends.registry import BackendRegistry
 from assistantd.containers.router import router as containers_router
 from assistantd.containers.service import Containers
 from assistantd.errors import install_error_handlers
+from assistantd.mcp.spec import McpLimits
 from assistantd.responses import router as responses_router
 from assistantd.responses.service import Responses
 from assistantd.responses.session import LiveEvents, ResponseRun
@@ -113,7 +114,8 @@ def create_app(
         engine = RunEngine(db, events, backends, blobs, tools, turn_timeout=settings.upstream_turn_timeout_seconds)
         workers = WorkerPool(db, engine, settings.run_workers)
         live = LiveEvents()
-        engine.sessions["response"] = lambda run: ResponseRun(db, events, blobs, run, live, containers)
+        mcp_limits = McpLimits.from_settings(settings)
+        engine.sessions["response"] = lambda run: ResponseRun(db, events, blobs, run, live, containers, mcp_limits)
         app.state.responses = Responses(ctx, engine, events, workers, backends, live, containers)
         app.state.services = Services(
             settings=settings,

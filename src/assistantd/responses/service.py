@@ -16,9 +16,11 @@ from assistantd.backends.registry import BackendRegistry
 from assistantd.containers.service import Containers
 from assistantd.errors import InvalidRequest, NotFound
 from assistantd.ids import new_id
+from assistantd.mcp.flow import match_approvals, parse_specs
+from assistantd.mcp.spec import McpLimits
 from assistantd.responses import protocol
 from assistantd.responses._entries import ForeignInput, ItemReference
-from assistantd.responses._tools import CodeInterpreterTool, FileSearchTool, FunctionTool
+from assistantd.responses._tools import CodeInterpreterTool, FileSearchTool, FunctionTool, McpTool
 from assistantd.responses.render import RequestEcho, item_json, response_json
 from assistantd.responses.session import LiveEvents, chat_messages, view_of
 from assistantd.runs.engine import RunEngine
@@ -49,6 +51,7 @@ class Responses:
     ) -> None:
         self.ctx = ctx
         self.containers = containers
+        self.mcp_limits = McpLimits.from_settings(ctx.settings)
         self.engine = engine
         self.events = events
         self.workers = workers
@@ -114,6 +117,8 @@ class Responses:
                     raise InvalidRequest("code_interpreter is not available on this server.", param=f"tools[{i}]")
                 if isinstance(tool.container, str):
                     await self.containers.usable(tool.container, param=f"tools[{i}].container")
+            elif isinstance(tool, McpTool) and tool.runnable:
+                pass  # checked with the others below
             elif tool.runnable and not isinstance(tool, FunctionTool):
                 raise InvalidRequest(
                     f"The '{tool.type}' tool is not supported on the Responses API yet.", param=f"tools[{i}]"
@@ -121,7 +126,12 @@ class Responses:
         context = await _context(conn, req.previous_response_id)
         entries = _stored_entries(req.entries(), context)
         _check_outputs(entries, context)
-        tools = [t for t in req.runnable_tools() if isinstance(t, FunctionTool | FileSearchTool | CodeInterpreterTool)]
+        raw_tools = [t.model_dump(mode="json", exclude_none=True) if t.runnable else {} for t in req.tools]
+        parse_specs(raw_tools, self.mcp_limits)
+        neutral = [s.item for s in (*context, *entries) if s.item is not None]
+        answers = [(i, s.item) for i, s in enumerate(entries) if isinstance(s.item, items.McpApprovalResponseItem)]
+        match_approvals(neutral, answers)
+        tools = [t for t in req.runnable_tools() if isinstance(t, EngineTool)]
         containers = await self._containers(req)  # last: a rejected request makes none
         echo = RequestEcho.of(req, container_ids=containers)
         values = _run_values(
@@ -354,7 +364,7 @@ def _stored_json(s: store.StoredItem, include: Sequence[str]) -> dict[str, Any]:
     return item_json(item, include)
 
 
-EngineTool = FunctionTool | FileSearchTool | CodeInterpreterTool
+EngineTool = FunctionTool | FileSearchTool | CodeInterpreterTool | McpTool
 
 
 def _run_values(
@@ -420,6 +430,8 @@ def _engine_tool(tool: EngineTool, container_id: str | None) -> dict[str, Any]:
     """A Responses tool as the engine's run records hold tools (the Assistants shape)."""
     if isinstance(tool, CodeInterpreterTool):
         return {"type": "code_interpreter", "code_interpreter": {"container_id": container_id}}
+    if isinstance(tool, McpTool):
+        return tool.model_dump(mode="json", exclude_none=True)  # ResponseRun parses it again with its limits
     if isinstance(tool, FunctionTool):
         return {
             "type": "function",

@@ -28,6 +28,7 @@ from typing import Any
 from assistantd import items
 from assistantd.backends.base import (
     ChatMessage,
+    FunctionSpec,
     ReasoningDelta,
     TextDelta,
     ToolCall,
@@ -41,6 +42,18 @@ from assistantd.backends.registry import Route
 from assistantd.containers.service import Containers
 from assistantd.errors import ApiError
 from assistantd.ids import new_id
+from assistantd.mcp.client import list_tools
+from assistantd.mcp.flow import (
+    approval_request,
+    declined_output,
+    known_listings,
+    match_approvals,
+    parse_specs,
+    run_call,
+)
+from assistantd.mcp.functions import McpFunctions
+from assistantd.mcp.functions import function_specs as mcp_function_specs
+from assistantd.mcp.spec import McpLimits, McpServerSpec, needs_approval
 from assistantd.responses.render import RequestEcho, ResponseError, ResponseView, response_json
 from assistantd.responses.render import Usage as ResponseUsage
 from assistantd.responses.stream import ResponseEvents
@@ -62,7 +75,7 @@ from assistantd.store.blobs import BlobStore
 from assistantd.store.db import Database
 from assistantd.store.records import RunRecord
 from assistantd.tools import _citations
-from assistantd.tools.base import Tool, ToolContext
+from assistantd.tools.base import Annotated, Tool, ToolContext
 
 log = logging.getLogger("assistantd.responses")
 
@@ -260,9 +273,13 @@ class ResponseRun:
         run: RunRecord,
         live: LiveEvents,
         containers: Containers | None = None,
+        mcp_limits: McpLimits | None = None,
     ) -> None:
         self.db = db
         self.containers = containers
+        self.mcp_limits = mcp_limits or McpLimits()
+        self._mcp_specs: dict[str, McpServerSpec] = {}
+        self._mcp = McpFunctions()
         self.blobs = blobs
         self.events = events
         self.live = live
@@ -317,8 +334,52 @@ class ResponseRun:
             self._publish(self.renderer.created(self._json()))
         self._publish(self.renderer.in_progress(self._json()))
 
+    def server_tools(self, registered: ServerTools) -> ServerTools:
+        if not self._mcp.targets:
+            return registered
+        mcp = {
+            name: (McpFunctionTool(spec), {"type": "mcp"})
+            for name, spec in zip(self._mcp.targets, self._mcp.specs, strict=True)
+        }
+        return {**registered, **mcp}
+
     async def automatic_calls(self, server: ServerTools) -> None:
-        return None  # no built-in tool runs before the model's turn on the Responses API yet
+        """Before the first turn: list each MCP server's tools (unless the chain already holds a listing), and
+        run the calls this request's ``mcp_approval_response`` items approve."""
+        entries = [t for t in self.run.tools if t.get("type") == "mcp"]
+        if not entries:
+            return
+        self._mcp_specs = parse_specs(entries, self.mcp_limits)
+        async with self.db.read() as conn:
+            stored = await store.context_items(conn, self.run.id)
+            mine = await store.items_of(conn, self.run.id)
+        context = [s.item for s in stored if s.item is not None]
+        listings = known_listings(self._mcp_specs, context)
+        for label, spec in self._mcp_specs.items():
+            if label not in listings:
+                listings[label] = await list_tools(spec, self.mcp_limits)
+                self.feed_whole(listings[label])
+        reserved = {t["function"]["name"] for t in self.run.tools if t.get("type") == "function"} | set(server)
+        self._mcp = mcp_function_specs([listings[label] for label in self._mcp_specs], reserved=reserved)
+        own = [s.item for s in mine if s.role == "input"]
+        answers = [(i, a) for i, a in enumerate(own) if isinstance(a, items.McpApprovalResponseItem)]
+        for request, response in match_approvals(context, answers):
+            approved = self._mcp_specs.get(request.server_label)
+            if approved is None:
+                continue
+            call_id = new_id("call")
+            if response.approve:
+                done = await run_call(
+                    approved, request.name, request.arguments, self.mcp_limits, approval_request_id=request.id
+                )
+                self.feed_whole(done)
+                output = done.output if done.error is None else f"Error: {done.error}"
+            else:
+                output = declined_output(response)
+            self._turns += [
+                ChatMessage("assistant", None, (ToolCall(call_id, request.name, request.arguments),)),
+                ChatMessage("tool", output or "", tool_call_id=call_id),
+            ]
 
     async def turn_input(self, route: Route, extra: tuple[ChatMessage, ...], server: ServerTools) -> TurnInput:
         run = self.run
@@ -393,20 +454,44 @@ class ResponseRun:
             names.get(file_id, ""),
         )
 
-    async def server_calls(self, player: PlayerProtocol, outcome: RunTools, server: ServerTools, usage: Usage) -> None:
+    async def server_calls(self, player: PlayerProtocol, outcome: RunTools, server: ServerTools, usage: Usage) -> bool:
         """Run the turn's server-side calls as output items (``file_search_call``), and show the model their
         results in the next turn."""
         calls: list[ToolCall] = []
         results: list[ChatMessage] = []
+        waiting = False
         for _, call_id, name, arguments in outcome.server_calls:
             tool, entry = server[name]
-            if tool.type == "code_interpreter":
+            if tool.type == "mcp":
+                output = await self._mcp_call(name, call_id, arguments)
+                if output is None:
+                    waiting = True
+                    continue
+            elif tool.type == "code_interpreter":
                 output = await self._code(entry, call_id, arguments)
             else:
                 _, output = tool.replay(await self._file_search(tool, entry, call_id, arguments))
             calls.append(ToolCall(call_id, name, json.dumps(arguments)))
             results.append(ChatMessage("tool", output, tool_call_id=call_id))
-        self._turns += [ChatMessage("assistant", None, tuple(calls)), *results]
+        if calls:
+            self._turns += [ChatMessage("assistant", None, tuple(calls)), *results]
+        return waiting
+
+    async def _mcp_call(self, name: str, call_id: str, arguments: dict[str, Any]) -> str | None:
+        """Call an MCP tool (an ``mcp_call`` item), or ask for approval first (an ``mcp_approval_request``
+        item; None: the response ends waiting for the client's ``mcp_approval_response``)."""
+        target = self._mcp.resolve(name)
+        assert target is not None
+        spec = self._mcp_specs[target.server_label]
+        args = json.dumps(arguments)
+        if needs_approval(spec, target.tool):
+            self.feed_whole(approval_request(spec, target.tool.name, args))
+            return None
+        done = await run_call(
+            spec, target.tool.name, args, self.mcp_limits, item_id="mcp_" + call_id.removeprefix("call_")
+        )
+        self.feed_whole(done)
+        return done.output if done.error is None else f"Error: {done.error}"
 
     async def _file_search(
         self, tool: Tool, entry: dict[str, Any], call_id: str, arguments: dict[str, Any]
@@ -552,7 +637,39 @@ async def chat_messages(context: list[items.Item], blobs: BlobStore) -> list[Cha
                 out.append(ChatMessage("assistant", None, (call,)))
         elif isinstance(item, items.FunctionOutputItem):
             out.append(ChatMessage("tool", item.output, tool_call_id=item.call_id))
+        elif isinstance(item, items.McpCallItem):
+            output = item.output if item.error is None else f"Error: {item.error}"
+            out.append(ChatMessage("assistant", None, (ToolCall(item.id, item.name, item.arguments),)))
+            out.append(ChatMessage("tool", output or "", tool_call_id=item.id))
     return out
+
+
+class McpFunctionTool:
+    """An MCP server's tool as the engine's ``Tool`` seam sees it: only how it is offered (``function``);
+    ``ResponseRun`` makes the calls. Process-local, rebuilt from the listing for each response."""
+
+    type = "mcp"
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        self.name = spec.name
+        self._spec = spec
+
+    def function(self, run_tool: dict[str, Any]) -> FunctionSpec:
+        return self._spec
+
+    def started(self, call_id: str) -> dict[str, Any]:
+        return {}
+
+    async def call(
+        self, ctx: ToolContext, call_id: str, arguments: dict[str, Any], run_tool: dict[str, Any]
+    ) -> dict[str, Any]:
+        raise NotImplementedError("ResponseRun calls MCP tools itself")
+
+    def replay(self, tool_call: dict[str, Any]) -> tuple[str, str]:
+        raise NotImplementedError("MCP calls are replayed from their items")
+
+    async def annotate(self, ctx: ToolContext, text: str, tool_calls: list[dict[str, Any]]) -> Annotated:
+        return Annotated()
 
 
 def _role(role: str) -> Any:

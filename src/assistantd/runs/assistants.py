@@ -53,6 +53,9 @@ class AssistantsRun:
     async def started(self) -> None:
         self.w.emit("thread.run.in_progress", run_to_wire(self.w.run))
 
+    def server_tools(self, registered: ServerTools) -> ServerTools:
+        return registered
+
     async def automatic_calls(self, server: ServerTools) -> None:
         await run_automatic_calls(self.w, server, self.db, self.blobs)
 
@@ -77,9 +80,10 @@ class AssistantsRun:
     def player(self, server: ServerTools) -> TurnPlayer:
         return TurnPlayer(self.w, frozenset(server))
 
-    async def server_calls(self, player: PlayerProtocol, outcome: RunTools, server: ServerTools, usage: Usage) -> None:
+    async def server_calls(self, player: PlayerProtocol, outcome: RunTools, server: ServerTools, usage: Usage) -> bool:
         assert isinstance(player, TurnPlayer)
         await run_server_calls(self.w, player, outcome, server, self.db, self.blobs, usage_json(usage))
+        return False
 
     async def wait_for_outputs(self, function_calls: list[dict[str, Any]]) -> None:
         w = self.w

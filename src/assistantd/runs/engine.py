@@ -136,7 +136,7 @@ class RunEngine:
         without_tools = False
         first = s.run.required_action is None and not s.run.usage  # the run's first turn, not a resumption
         if first:
-            await s.automatic_calls(self.tools.for_run(s.run.tools))
+            await s.automatic_calls(s.server_tools(self.tools.for_run(s.run.tools)))
         for _ in range(MAX_TURNS):
             if cancel.is_set():
                 await s.finish(None, self._stop_status(s.run.id))
@@ -146,7 +146,7 @@ class RunEngine:
                 failure = Failed("invalid_prompt", f"No model upstream serves the model '{s.run.model}'.")
                 await s.finish(None, "failed", failure)
                 return
-            server = self.tools.for_run(s.run.tools)
+            server = s.server_tools(self.tools.for_run(s.run.tools))
             extra = ((ChatMessage("assistant", rejected),) if rejected else ()) + (
                 (ChatMessage("user", feedback),) if feedback else ()
             )
@@ -173,8 +173,8 @@ class RunEngine:
             s.stage(usage=_add_usage(s.run.usage, turn_usage))
             outcome = self._judge(s.run, result, guard, feedback is not None, server)
             if isinstance(outcome, RunTools):
-                await s.server_calls(player, outcome, server, turn_usage)
-                if outcome.function_calls:
+                waiting = await s.server_calls(player, outcome, server, turn_usage)
+                if outcome.function_calls or waiting:
                     await s.wait_for_outputs([c for _, c in outcome.function_calls])
                     return
                 feedback, rejected, first = None, None, False

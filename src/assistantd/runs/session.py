@@ -70,6 +70,11 @@ class RunSession(Protocol):
         """The run moved to ``in_progress``: announce it."""
         ...
 
+    def server_tools(self, registered: ServerTools) -> ServerTools:
+        """The run's server-side tools: the registered ones its tools enable, plus any the session offers
+        itself (a response's MCP tools)."""
+        ...
+
     async def automatic_calls(self, server: ServerTools) -> None:
         """Server-side calls made before the model's first turn (an optional capability of a tool)."""
         ...
@@ -82,8 +87,9 @@ class RunSession(Protocol):
         """A recorder for the next turn."""
         ...
 
-    async def server_calls(self, player: TurnPlayer, outcome: RunTools, server: ServerTools, usage: Usage) -> None:
-        """Execute the turn's server-side calls and record them."""
+    async def server_calls(self, player: TurnPlayer, outcome: RunTools, server: ServerTools, usage: Usage) -> bool:
+        """Execute the turn's server-side calls and record them. True when the run must stop there and wait
+        for the client (an MCP call that needs approval)."""
         ...
 
     async def wait_for_outputs(self, function_calls: list[dict[str, Any]]) -> None:

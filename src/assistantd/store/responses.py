@@ -63,7 +63,9 @@ def item_of(data: dict[str, Any]) -> items.Item:
     elif kind == "reasoning":
         fields["summary"] = tuple(fields["summary"])
     elif kind == "mcp_list_tools":
-        fields["tools"] = tuple(items.McpTool(**t) for t in fields["tools"])
+        fields["tools"] = tuple(
+            items.McpToolAnnotated(**t) if "annotations" in t else items.McpTool(**t) for t in fields["tools"]
+        )
     item: items.Item = _TYPES[kind](**fields)
     return item
 
