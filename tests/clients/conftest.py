@@ -43,7 +43,10 @@ class Exchange:
         return json.loads(self.body) if self.body else None
 
     def __str__(self) -> str:
-        shown = bytes(self.response[:1500]).decode(errors="replace")
+        body = bytes(self.response)
+        shown = body.decode(errors="replace")
+        if len(body) > 3000:  # the start and the end (a stream's last events say how it ended)
+            shown = f"{body[:1500].decode(errors='replace')} ... {body[-1500:].decode(errors='replace')}"
         return f"{self.method} {self.path}?{self.query} {self.body[:1500]!r}\n  -> {self.status} {shown}"
 
 
