@@ -58,3 +58,22 @@ def test_background_poll_and_resume(served: Served) -> None:
     assert out["seqs"] and out["seqs"][0] == 2  # the SDK drops events up to starting_after=1
     # The SDK's resume fetches GET /responses/{id}?stream=true (its starting_after is applied client-side).
     assert any(e.method == "GET" and "stream=true" in e.query for e in served.recorder.exchanges)
+
+
+def test_parse_zod_text_format(served: Served) -> None:
+    out = run_node("openai_node.mjs", served, "parse")
+    assert out["parsed"] == {"echo": "parse me"}
+    sent = served.recorder.posts()[0].request_json()["text"]["format"]
+    assert (sent["type"], sent["name"], sent["strict"]) == ("json_schema", "echo", True)
+    assert out["format"]["type"] == "json_schema"
+
+
+def test_background_stream_cancel_count_delete(served: Served) -> None:
+    out = run_node("openai_node.mjs", served, "background_stream")
+    assert out["text"] == ECHO + "bg stream"
+    n = len(out["seqs"])
+    assert out["seqs"] == list(range(n))
+    assert out["again"] == list(range(4, n))  # the resumed stream starts after event 3
+    assert out["cancel"]["status"] == 400  # cancelling a finished response: a client's mistake, never 409
+    assert out["count"] > 0
+    assert out["after"] == 404

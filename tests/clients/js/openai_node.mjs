@@ -1,6 +1,8 @@
 // openai-node against assistantd: `node openai_node.mjs SCENARIO`; prints one JSON line with what it saw.
 // OPENAI_BASE_URL and OPENAI_API_KEY point it at the server (tests/clients/test_openai_node.py).
 import OpenAI from "openai";
+import { zodTextFormat } from "openai/helpers/zod";
+import { z } from "zod";
 
 const client = new OpenAI({ maxRetries: 0 });
 const model = "scripted-model";
@@ -77,6 +79,45 @@ const scenarios = {
     for await (const event of next) if (event.type === "response.output_text.delta") deltas += event.delta;
     const second = await next.finalResponse();
     return { types, calls: calls.map((c) => c.name), deltas, text: second.output_text };
+  },
+
+  // responses.parse with zodTextFormat: a strict json_schema text.format, the answer parsed by the SDK.
+  async parse() {
+    const Echo = z.object({ echo: z.string() });
+    const r = await client.responses.parse({ model, input: "parse me", text: { format: zodTextFormat(Echo, "echo") } });
+    return { parsed: r.output_parsed, format: r.text.format };
+  },
+
+  // Background and streamed at once, then the stream resumed by id; cancel of the finished one; delete.
+  async background_stream() {
+    const stream = await client.responses.create({ model, input: "bg stream", background: true, stream: true });
+    let id;
+    const seqs = [];
+    for await (const event of stream) {
+      seqs.push(event.sequence_number);
+      if (event.type === "response.created") id = event.response.id;
+    }
+    const resumed = client.responses.stream({ response_id: id, starting_after: 3 });
+    const again = [];
+    for await (const event of resumed) again.push(event.sequence_number);
+    const final = await resumed.finalResponse();
+    let cancel;
+    try {
+      await client.responses.cancel(id);
+      cancel = "ok";
+    } catch (e) {
+      cancel = { status: e.status, code: e.code ?? null, type: e.type ?? null };
+    }
+    const count = await client.responses.inputTokens.count({ model, input: "count these tokens" });
+    await client.responses.delete(id);
+    let after;
+    try {
+      await client.responses.retrieve(id);
+      after = "still there";
+    } catch (e) {
+      after = e.status;
+    }
+    return { seqs, again, text: final.output_text, cancel, count: count.input_tokens, after };
   },
 
   // Background: poll to the end, then resume the stream from an event number.
