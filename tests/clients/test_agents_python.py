@@ -97,3 +97,22 @@ async def test_auto_previous_response_id(served: Served, model: OpenAIResponsesM
     # On the tool turn it sends only the function_call_output, chained to the first response.
     assert second["previous_response_id"].startswith("resp_")
     assert [i["type"] for i in second["input"]] == ["function_call_output"]
+
+
+async def test_streamed_auto_previous_response_id(served: Served, model: OpenAIResponsesModel) -> None:
+    _queue_call(served)
+    result = Runner.run_streamed(_agent(model), "weather in Paris?", auto_previous_response_id=True)
+    async for _ in result.stream_events():
+        pass
+    assert result.final_output == "The tool returned: sunny in Paris", served.recorder.dump()
+    second = served.recorder.posts()[1].request_json()
+    assert second["stream"] is True and second["previous_response_id"].startswith("resp_")
+    assert [i["type"] for i in second["input"]] == ["function_call_output"]
+
+
+async def test_store_false_replay(served: Served, model: OpenAIResponsesModel) -> None:
+    _queue_call(served)
+    agent = _agent(model).clone(model_settings=ModelSettings(store=False))
+    result = await Runner.run(agent, "weather in Paris?")
+    assert result.final_output == "The tool returned: sunny in Paris", served.recorder.dump()
+    assert [p.request_json()["store"] for p in served.recorder.posts()] == [False, False]
