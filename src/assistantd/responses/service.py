@@ -422,6 +422,7 @@ def _run_values(
             "previous_response_id": req.previous_response_id,
             "store": req.store,
             "background": req.background,
+            "stream": req.stream,
         },
     }
 

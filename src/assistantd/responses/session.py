@@ -616,6 +616,12 @@ class ResponseRun:
                 await store.add_events(conn, run_id, self._log)
         self.live.close(run_id)
         self.events.publish(run_id, RunEvent(STREAM_END, {}))
+        options = self.run.options or {}
+        if options.get("store") is False and options.get("stream"):
+            # Streamed and not to be stored: nothing is kept once the client has had it (a non-streamed one
+            # is removed by the request that waits for it, after reading it).
+            async with self.db.write() as conn:
+                await store.delete_response(conn, run_id)
         if final == "failed":
             error = self.run.last_error or {}
             log.warning("response %s failed: %s: %s", run_id, error.get("code"), error.get("message"))
