@@ -77,3 +77,11 @@ def test_background_stream_cancel_count_delete(served: Served) -> None:
     assert out["cancel"]["status"] == 400  # cancelling a finished response: a client's mistake, never 409
     assert out["count"] > 0
     assert out["after"] == 404
+
+
+def test_chain_right_after_each_stream(served: Served) -> None:
+    out = run_node("openai_node.mjs", served, "chain_after_stream")
+    assert out["texts"] == [[ECHO + f"turn {i}", "completed"] for i in range(10)]
+    # The tenth turn's context holds the nine before it.
+    users = [m for m in served.backend.requests[-1].messages if m.role == "user"]
+    assert len(users) == 10

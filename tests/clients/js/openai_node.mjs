@@ -120,6 +120,21 @@ const scenarios = {
     return { seqs, again, text: final.output_text, cancel, count: count.input_tokens, after };
   },
 
+  // A chain continued the moment a streamed response completes (peers answer previous_response_not_found for
+  // a while after a stream): 10 rounds, each chained to the last, plus retrieve at once.
+  async chain_after_stream() {
+    let previous = null;
+    const texts = [];
+    for (let i = 0; i < 10; i++) {
+      const stream = client.responses.stream({ model, input: `turn ${i}`, previous_response_id: previous });
+      const final = await stream.finalResponse();
+      const got = await client.responses.retrieve(final.id);
+      texts.push([final.output_text, got.status]);
+      previous = final.id;
+    }
+    return { texts };
+  },
+
   // Background: poll to the end, then resume the stream from an event number.
   async background() {
     const r = await client.responses.create({ model, input: "background node", background: true });
