@@ -1,16 +1,28 @@
 """The OpenAI Agents SDK for Python (``openai-agents``, pinned in scripts/test) against assistantd, as its docs
 point it at another server: ``OpenAIResponsesModel(openai_client=AsyncOpenAI(base_url=...))``, tracing off.
-The tool loop, a streamed run, and the two ways to chain by response id."""
+The tool loop, a streamed run, the two ways to chain by response id, and the hosted tools as the SDK sends
+them (``FileSearchTool``, ``CodeInterpreterTool``)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import openai
 import pytest
-from agents import Agent, ModelSettings, OpenAIResponsesModel, Runner, function_tool, set_tracing_disabled
+from agents import (
+    Agent,
+    CodeInterpreterTool,
+    FileSearchTool,
+    ModelSettings,
+    OpenAIResponsesModel,
+    Runner,
+    function_tool,
+    set_tracing_disabled,
+)
 from openai.types.responses import ResponseTextDeltaEvent
 
+from assistantd.backends.scripted import Call
 from tests.clients.conftest import Served
 
 set_tracing_disabled(True)  # or it posts traces to OpenAI
@@ -41,8 +53,6 @@ def _agent(model: OpenAIResponsesModel) -> Agent:
 
 
 def _queue_call(served: Served) -> None:
-    from assistantd.backends.scripted import Call
-
     served.backend.add(Call(("get_weather", '{"city": "Paris"}')))
 
 
@@ -116,3 +126,37 @@ async def test_store_false_replay(served: Served, model: OpenAIResponsesModel) -
     result = await Runner.run(agent, "weather in Paris?")
     assert result.final_output == "The tool returned: sunny in Paris", served.recorder.dump()
     assert [p.request_json()["store"] for p in served.recorder.posts()] == [False, False]
+
+
+async def test_file_search_tool_with_results(served: Served, model: OpenAIResponsesModel) -> None:
+    async with openai.AsyncOpenAI(base_url=served.base_url, api_key="sk-test", max_retries=0) as client:
+        f = await client.files.create(file=("notes.txt", b"The secret word is pineapple."), purpose="assistants")
+        store = await client.vector_stores.create(name="notes", file_ids=[f.id])
+        deadline = time.monotonic() + 30
+        while store.status != "completed":
+            assert time.monotonic() < deadline, store
+            store = await client.vector_stores.retrieve(store.id)
+    served.backend.add(Call(("file_search", '{"query": "secret word"}')))
+    agent = Agent(
+        name="fs", model=model, tools=[FileSearchTool(vector_store_ids=[store.id], include_search_results=True)]
+    )
+    result = await Runner.run(agent, "What is the secret word?")
+    assert "The secret word is pineapple." in result.final_output
+    sent = served.recorder.posts()[0].request_json()
+    assert sent["include"] == ["file_search_call.results"]
+    output = result.raw_responses[0].output
+    call = next(o for o in output if o.type == "file_search_call")
+    assert call.results and call.results[0].file_id == f.id
+    message = next(o for o in output if o.type == "message")
+    assert {a.type for part in message.content if part.type == "output_text" for a in part.annotations} == {
+        "file_citation"
+    }
+
+
+async def test_code_interpreter_tool(served: Served, model: OpenAIResponsesModel) -> None:
+    served.backend.add(Call(("code_interpreter", '{"code": "print(6 * 7)"}')))
+    tool = CodeInterpreterTool(tool_config={"type": "code_interpreter", "container": {"type": "auto"}})
+    result = await Runner.run(Agent(name="ci", model=model, tools=[tool]), "Compute six times seven.")
+    assert result.final_output == "The tool returned: 42", served.recorder.dump()
+    call = next(o for o in result.raw_responses[0].output if o.type == "code_interpreter_call")
+    assert call.code == "print(6 * 7)" and call.container_id.startswith("cntr_")
