@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import httpx2
@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from assistantd import Settings, create_app
 from assistantd.backends.base import ChatMessage
 from assistantd.backends.scripted import ScriptedBackend
+from tests._serve import serve_in_thread
 
 T = TypeVar("T")
 
@@ -83,6 +84,25 @@ async def raw(app: Any) -> AsyncIterator[httpx2.AsyncClient]:
         base_url="http://test/v1",
         headers={"Authorization": "Bearer sk-test"},
     ) as c:
+        yield c
+
+
+@pytest.fixture
+def base_url(fastapi_app: FastAPI) -> Iterator[str]:
+    """The same app under a real uvicorn on loopback (SSE delivered as produced, not buffered)."""
+    with serve_in_thread(fastapi_app) as url:
+        yield url + "/v1"
+
+
+@pytest.fixture
+async def served(base_url: str) -> AsyncIterator[openai.AsyncOpenAI]:
+    async with openai.AsyncOpenAI(base_url=base_url, api_key="sk-test", max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture
+async def served_raw(base_url: str) -> AsyncIterator[httpx2.AsyncClient]:
+    async with httpx2.AsyncClient(base_url=base_url, headers={"Authorization": "Bearer sk-test"}, timeout=10) as c:
         yield c
 
 
