@@ -6,7 +6,8 @@ import { z } from "zod";
 
 setTracingDisabled(true);
 setOpenAIAPI("responses");
-setDefaultOpenAIClient(new OpenAI({ maxRetries: 0 }));
+const client = new OpenAI({ maxRetries: 0 });
+setDefaultOpenAIClient(client);
 
 const getWeather = tool({
   name: "get_weather",
@@ -42,6 +43,16 @@ const scenarios = {
     const first = await run(echo, "first turn");
     const second = await run(echo, "second turn", { previousResponseId: first.lastResponseId });
     return { first: first.lastResponseId, final: second.finalOutput };
+  },
+
+  // State in a server conversation: conversationId sends `conversation` and only the new items.
+  async conversation() {
+    const conversation = await client.conversations.create({});
+    const first = await run(agent, "weather in Paris?", { conversationId: conversation.id });
+    const second = await run(agent, "and now?", { conversationId: conversation.id });
+    const items = [];
+    for await (const item of client.conversations.items.list(conversation.id, { order: "asc" })) items.push(item.type);
+    return { first: first.finalOutput, second: second.finalOutput, items };
   },
 };
 
