@@ -29,6 +29,7 @@ from assistantd.runs.objects import TERMINAL
 from assistantd.runs.tokens import PER_MESSAGE_OVERHEAD, count_content
 from assistantd.runs.worker import WorkerPool
 from assistantd.services._context import Context, WireObject, now
+from assistantd.services.runs import check_response_format, check_tool_choice
 from assistantd.store import jobs, repos
 from assistantd.store import responses as store
 from assistantd.store import vector_stores as vs
@@ -124,7 +125,7 @@ class Responses:
                     f"The '{tool.type}' tool is not supported on the Responses API yet.", param=f"tools[{i}]"
                 )
         context = await _context(conn, req.previous_response_id)
-        entries = _stored_entries(req.entries(), context)
+        entries = _stored_entries(await _named_files(conn, req.entries()), context)
         _check_outputs(entries, context)
         raw_tools = [t.model_dump(mode="json", exclude_none=True) if t.runnable else {} for t in req.tools]
         parse_specs(raw_tools, self.mcp_limits)
@@ -132,6 +133,9 @@ class Responses:
         answers = [(i, s.item) for i, s in enumerate(entries) if isinstance(s.item, items.McpApprovalResponseItem)]
         match_approvals(neutral, answers)
         tools = [t for t in req.runnable_tools() if isinstance(t, EngineTool)]
+        engine_tools = [_engine_tool(t, None) for t in tools]
+        check_tool_choice(_chat_tool_choice(req), engine_tools)
+        check_response_format(_chat_response_format(req))
         containers = await self._containers(req)  # last: a rejected request makes none
         echo = RequestEcho.of(req, container_ids=containers)
         values = _run_values(
@@ -293,7 +297,7 @@ class Responses:
     async def input_tokens(self, req: protocol.InputTokensRequest) -> WireObject:
         async with self.ctx.db.read() as conn:
             context = await _context(conn, req.previous_response_id)
-        entries = _stored_entries(req.entries(), context)
+        entries = _stored_entries(await _named_files(conn, req.entries()), context)
         neutral = [s.item for s in (*context, *entries) if s.item is not None]
         messages = await chat_messages(neutral, self.ctx.blobs)
         tokens = sum(count_content(m.content) + PER_MESSAGE_OVERHEAD for m in messages)
@@ -303,6 +307,27 @@ class Responses:
 
 
 # --- helpers ------------------------------------------------------------------------------------------
+
+
+async def _named_files(conn: Conn, entries: list[protocol.InputEntry]) -> list[protocol.InputEntry]:
+    """Input files and images by ``file_id`` must exist (a 404 naming them); a file gets its filename, which
+    says how to read it."""
+    out: list[protocol.InputEntry] = []
+    for i, entry in enumerate(entries):
+        if isinstance(entry, items.MessageItem):
+            parts: list[items.Part] = []
+            for j, part in enumerate(entry.parts):
+                file_id = part.file_id if isinstance(part, items.FilePart | items.ImagePart) else None
+                if file_id:
+                    record = await repos.files.get(conn, file_id)
+                    if record is None:
+                        raise NotFound(f"No such File object: {file_id}", param=f"input[{i}].content[{j}].file_id")
+                    if isinstance(part, items.FilePart) and not part.filename:
+                        part = dataclasses.replace(part, filename=record.filename)
+                parts.append(part)
+            entry = dataclasses.replace(entry, parts=tuple(parts))
+        out.append(entry)
+    return out
 
 
 async def _context(conn: Conn, previous_response_id: str | None) -> list[store.StoredItem]:
@@ -377,14 +402,7 @@ def _run_values(
     """The run record of a response: the engine's fields in the engine's (chat) shapes, and what only
     responses have in ``options``."""
     created = now()
-    fmt = req.text.format if req.text is not None else None
-    response_format: Any = "auto"
-    if fmt is not None and fmt.type == "json_object":
-        response_format = {"type": "json_object"}
-    elif fmt is not None and fmt.type == "json_schema":
-        dumped = fmt.model_dump(mode="json", by_alias=True, exclude_none=True)
-        spec = {k: v for k, v in dumped.items() if k in ("name", "schema", "strict", "description")}
-        response_format = {"type": "json_schema", "json_schema": spec}
+    response_format = _chat_response_format(req)
     return {
         "id": response_id,
         "thread_id": None,
@@ -445,6 +463,18 @@ def _engine_tool(tool: EngineTool, container_id: str | None) -> dict[str, Any]:
         }
     options = tool.model_dump(mode="json", exclude_none=True, exclude={"type"})
     return {"type": "file_search", "file_search": options}
+
+
+def _chat_response_format(req: protocol.CreateResponse) -> Any:
+    """``text.format`` as the engine's runs hold ``response_format`` (nested ``json_schema``)."""
+    fmt = req.text.format if req.text is not None else None
+    if fmt is not None and fmt.type == "json_object":
+        return {"type": "json_object"}
+    if fmt is not None and fmt.type == "json_schema":
+        dumped = fmt.model_dump(mode="json", by_alias=True, exclude_none=True)
+        spec = {k: v for k, v in dumped.items() if k in ("name", "schema", "strict", "description")}
+        return {"type": "json_schema", "json_schema": spec}
+    return "auto"
 
 
 def _chat_tool_choice(req: protocol.CreateResponse) -> Any:

@@ -18,6 +18,7 @@ they end.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -57,6 +58,7 @@ from assistantd.mcp.spec import McpLimits, McpServerSpec, needs_approval
 from assistantd.responses.render import RequestEcho, ResponseError, ResponseView, response_json
 from assistantd.responses.render import Usage as ResponseUsage
 from assistantd.responses.stream import ResponseEvents
+from assistantd.retrieval.extract import ExtractError, extract_text
 from assistantd.runs.context import (
     ServerTools,
     TurnInput,
@@ -247,8 +249,9 @@ class ResponsePlayer:
         r.message_open = False
         assert r.message_id is not None
         if self.hold:
-            part = items.TextPart(r.text)
-            self.s.feed_whole(items.MessageItem(r.message_id, "assistant", (part,), status))
+            if status == "completed":  # validated; an answer that never passed is not output
+                part = items.TextPart(r.text)
+                self.s.feed_whole(items.MessageItem(r.message_id, "assistant", (part,), status))
             return
         if self.citer is not None:
             self._show(self.citer.finish())
@@ -295,6 +298,8 @@ class ResponseRun:
         self._searches: list[dict[str, Any]] = []
         """Its file_search calls as the tool recorded them (what the answer is cited from)."""
         self._player: ResponsePlayer | None = None
+        self._calls_made = 0
+        """Built-in tool calls made so far (``max_tool_calls`` bounds them)."""
 
     @property
     def run(self) -> RunRecord:
@@ -460,13 +465,22 @@ class ResponseRun:
         calls: list[ToolCall] = []
         results: list[ChatMessage] = []
         waiting = False
+        limit = (self.run.options or {}).get("echo", {}).get("max_tool_calls")
         for _, call_id, name, arguments in outcome.server_calls:
             tool, entry = server[name]
+            if limit is not None and self._calls_made >= limit:
+                # max_tool_calls: a call past the limit is not made; the model is told to answer without it.
+                output = f"Not run: this response may make at most {limit} built-in tool calls. Answer now."
+                calls.append(ToolCall(call_id, name, json.dumps(arguments)))
+                results.append(ChatMessage("tool", output, tool_call_id=call_id))
+                continue
+            self._calls_made += 1
             if tool.type == "mcp":
-                output = await self._mcp_call(name, call_id, arguments)
-                if output is None:
+                answered = await self._mcp_call(name, call_id, arguments)
+                if answered is None:
                     waiting = True
                     continue
+                output = answered
             elif tool.type == "code_interpreter":
                 output = await self._code(entry, call_id, arguments)
             else:
@@ -700,7 +714,32 @@ async def _content(item: items.MessageItem, blobs: BlobStore) -> str | list[dict
                 parts.append({"type": "image_url", "image_url": image})
         elif isinstance(p, items.RefusalPart):
             parts.append({"type": "text", "text": p.refusal})
+        elif isinstance(p, items.FilePart):
+            parts.append({"type": "text", "text": await _file_text(p, blobs)})
     return parts
+
+
+MAX_FILE_CHARS = 200_000
+"""Most characters of one ``input_file`` shown to the model (its head; the rest is cut with a note)."""
+
+
+async def _file_text(part: items.FilePart, blobs: BlobStore) -> str:
+    """An ``input_file`` as text the model reads: extracted like a vector store's files (pdf, docx, html...),
+    off the event loop."""
+    chunks: list[bytes] = []
+    try:
+        async for chunk in blobs.open(part.file_id):
+            chunks.append(chunk)
+    except FileNotFoundError:
+        return f"[file {part.file_id} is no longer available]"
+    name = part.filename or part.file_id
+    try:
+        text = await asyncio.to_thread(extract_text, b"".join(chunks), name)
+    except ExtractError as exc:
+        return f"[file {name} could not be read: {exc}]"
+    if len(text) > MAX_FILE_CHARS:
+        text = text[:MAX_FILE_CHARS] + f"\n[... {len(text) - MAX_FILE_CHARS} more characters not shown]"
+    return f"[file {name}]\n{text}"
 
 
 def _without_orphans(messages: list[ChatMessage]) -> list[ChatMessage]:

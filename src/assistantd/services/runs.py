@@ -132,7 +132,7 @@ class Runs:
         tool_choice: Any = "auto"
         if req.tool_choice is not None:
             tool_choice = req.tool_choice if isinstance(req.tool_choice, str) else dump(req.tool_choice)
-            _check_tool_choice(tool_choice, tools)
+            check_tool_choice(tool_choice, tools)
         response_format: Any = assistant.response_format or "auto"
         if "response_format" in given and req.response_format is not None:
             response_format = req.response_format if isinstance(req.response_format, str) else dump(req.response_format)
@@ -380,14 +380,15 @@ def _check_outputs(req: SubmitToolOutputs, expected: list[str]) -> dict[str, str
     return outputs
 
 
-def _check_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> None:
+def check_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> None:
+    """A forced ``tool_choice`` must name a tool the run has (tools and choice in the engine's shapes)."""
     if not isinstance(choice, dict):
         return
     if choice["type"] == "function":
         name = choice["function"]["name"]
         if not any(t.get("type") == "function" and t["function"]["name"] == name for t in tools):
             raise InvalidRequest(
-                f"Invalid value for 'tool_choice': no function named '{name}' is among the run's tools.",
+                f"Invalid value for 'tool_choice': no function named '{name}' is among the tools.",
                 param="tool_choice",
             )
     elif not any(t.get("type") == choice["type"] for t in tools):
