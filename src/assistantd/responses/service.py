@@ -21,8 +21,9 @@ from assistantd.mcp.spec import McpLimits
 from assistantd.responses import protocol
 from assistantd.responses._entries import ForeignInput, ItemReference
 from assistantd.responses._tools import CodeInterpreterTool, FileSearchTool, FunctionTool, McpTool
+from assistantd.responses.context import chat_messages
 from assistantd.responses.render import RequestEcho, item_json, response_json
-from assistantd.responses.session import LiveEvents, chat_messages, view_of
+from assistantd.responses.session import LiveEvents, view_of
 from assistantd.runs.engine import RunEngine
 from assistantd.runs.events import END_EVENTS, STREAM_END, RunEvent, RunEventLog, RunStream
 from assistantd.runs.objects import TERMINAL

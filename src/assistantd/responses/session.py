@@ -18,24 +18,16 @@ they end.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from assistantd import items
 from assistantd.backends.base import (
     ChatMessage,
     FunctionSpec,
-    ReasoningDelta,
-    TextDelta,
     ToolCall,
-    ToolCallDelta,
-    TurnEnd,
-    TurnEvent,
     TurnRequest,
     Usage,
 )
@@ -55,14 +47,14 @@ from assistantd.mcp.flow import (
 from assistantd.mcp.functions import McpFunctions
 from assistantd.mcp.functions import function_specs as mcp_function_specs
 from assistantd.mcp.spec import McpLimits, McpServerSpec, needs_approval
+from assistantd.responses.context import chat_messages, without_orphans
+from assistantd.responses.player import ResponsePlayer
 from assistantd.responses.render import RequestEcho, ResponseError, ResponseView, response_json
 from assistantd.responses.render import Usage as ResponseUsage
 from assistantd.responses.stream import ResponseEvents
-from assistantd.retrieval.extract import ExtractError, extract_text
 from assistantd.runs.context import (
     ServerTools,
     TurnInput,
-    data_url,
     function_specs,
     response_format_for,
     tool_choice_for,
@@ -120,151 +112,6 @@ def view_of(run: RunRecord, output: list[items.Item]) -> ResponseView:
         incomplete_reason="max_output_tokens" if run.incomplete_details else None,
         completed_at=run.completed_at,
     )
-
-
-@dataclass
-class _Call:
-    id: str
-    """The call id (``call_...``): what a ``function_call_output`` answers."""
-    item_id: str
-    name: str = ""
-    arguments: str = ""
-    announced: bool = False
-
-
-@dataclass
-class PlayedResponseTurn:
-    text: str = ""
-    calls: list[_Call] = field(default_factory=list)
-    finish_reason: str | None = None
-    usage: Usage | None = None
-    message_id: str | None = None
-    message_open: bool = False
-
-
-class ResponsePlayer:
-    """One streamed turn → neutral item events, rendered and published as they arrive. Under a JSON
-    ``text.format`` the answer is held back until the engine has validated it (``hold``)."""
-
-    def __init__(
-        self, session: ResponseRun, hold: bool, server_names: frozenset[str], citer: _citations.Citer | None
-    ) -> None:
-        self.s = session
-        self.hold = hold
-        self.server_names = server_names
-        """Calls of these (server-side tools) are recorded by ``ResponseRun.server_calls``, not announced here."""
-        self.citer = citer
-        self.result = PlayedResponseTurn()
-        self._calls: dict[int, _Call] = {}
-        self._shown = ""
-        self._citations: list[items.Citation] = []
-        self._reasoning_id: str | None = None
-        self._reasoning_text = ""
-        self._reasoning_closed = False
-
-    async def play(self, stream: AsyncIterator[TurnEvent]) -> PlayedResponseTurn:
-        async for event in stream:
-            if isinstance(event, TextDelta):
-                self._text(event.text)
-            elif isinstance(event, ReasoningDelta):
-                self._reasoning(event.text)
-            elif isinstance(event, ToolCallDelta):
-                self._tool_delta(event)
-            elif isinstance(event, TurnEnd):
-                self.result.finish_reason = event.finish_reason
-                self.result.usage = event.usage
-        self.result.calls = [self._calls[i] for i in sorted(self._calls)]
-        return self.result
-
-    def _reasoning(self, text: str) -> None:
-        """Reasoning text becomes a ``reasoning`` item with one summary part, before the answer."""
-        if self.result.message_id is not None or self._calls:
-            return  # reasoning after the answer began: not a summary of it
-        if self._reasoning_id is None:
-            self._reasoning_id = "rs_" + new_id("call")[5:]
-            self.s.feed(items.ItemAdded(items.ReasoningItem(self._reasoning_id, (), None, "in_progress")))
-            self.s.feed(items.PartAdded(self._reasoning_id, 0, items.TextPart("")))
-        self._reasoning_text += text
-        self.s.feed(items.TextDelta(self._reasoning_id, 0, text))
-
-    def close_reasoning(self) -> None:
-        if self._reasoning_id is None or self._reasoning_closed:
-            return
-        self._reasoning_closed = True
-        self.s.feed(items.PartDone(self._reasoning_id, 0, items.TextPart(self._reasoning_text)))
-        self.s.feed(items.ItemDone(items.ReasoningItem(self._reasoning_id, (self._reasoning_text,))))
-
-    def _text(self, text: str) -> None:
-        r = self.result
-        if not text or self._calls:
-            return  # text after tool calls in one turn: upstream noise, not a message
-        self.close_reasoning()
-        if r.message_id is None:
-            r.message_id = new_id("message")
-            r.message_open = True
-            if not self.hold:
-                self.s.feed(items.ItemAdded(items.MessageItem(r.message_id, "assistant", (), "in_progress")))
-                self.s.feed(items.PartAdded(r.message_id, 0, items.TextPart("")))
-        r.text += text
-        if not self.hold:
-            self._show(self.citer.feed(text) if self.citer else [_citations.Piece(text=text)])
-
-    def _show(self, pieces: list[_citations.Piece]) -> None:
-        message_id = self.result.message_id
-        assert message_id is not None
-        for piece in pieces:
-            if piece.text:
-                self._shown += piece.text
-                self.s.feed(items.TextDelta(message_id, 0, piece.text))
-            if piece.annotation is not None:
-                citation = self.s.citation(piece.annotation)
-                self.s.feed(items.CitationAdded(message_id, 0, len(self._citations), citation))
-                self._citations.append(citation)
-
-    def _tool_delta(self, d: ToolCallDelta) -> None:
-        self.close_reasoning()
-        if self.result.message_open:
-            self.close_message("completed")
-        call = self._calls.get(d.index)
-        if call is None:
-            call = self._calls[d.index] = _Call(id=new_id("call"), item_id="fc_" + new_id("call")[5:])
-        if d.name and not call.name:
-            call.name = d.name
-        call.arguments += d.arguments
-        if not call.name or call.name in self.server_names:
-            return
-        if not call.announced:
-            call.announced = True
-            self.s.feed(items.ItemAdded(items.FunctionCallItem(call.item_id, call.id, call.name, "", "in_progress")))
-            if call.arguments:
-                self.s.feed(items.ArgumentsDelta(call.item_id, call.arguments))
-        elif d.arguments:
-            self.s.feed(items.ArgumentsDelta(call.item_id, d.arguments))
-
-    def close_message(self, status: items.ItemStatus) -> None:
-        self.close_reasoning()
-        r = self.result
-        if not r.message_open:
-            return
-        r.message_open = False
-        assert r.message_id is not None
-        if self.hold:
-            if status == "completed":  # validated; an answer that never passed is not output
-                part = items.TextPart(r.text)
-                self.s.feed_whole(items.MessageItem(r.message_id, "assistant", (part,), status))
-            return
-        if self.citer is not None:
-            self._show(self.citer.finish())
-        part = items.TextPart(self._shown, tuple(self._citations))
-        self.s.feed(items.PartDone(r.message_id, 0, part))
-        self.s.feed(items.ItemDone(items.MessageItem(r.message_id, "assistant", (part,), status)))
-
-    def close_calls(self, status: items.ItemStatus) -> None:
-        for call in self.result.calls or [self._calls[i] for i in sorted(self._calls)]:
-            if call.announced:
-                done = items.FunctionCallItem(call.item_id, call.id, call.name, call.arguments or "{}", status)
-                self.s.feed(items.ItemDone(done))
-                call.announced = False
 
 
 class ResponseRun:
@@ -415,7 +262,7 @@ class ResponseRun:
                 while total > budget and drop < len(messages) - 1:
                     total -= sizes[drop]
                     drop += 1
-                messages = _without_orphans(messages[drop:])
+                messages = without_orphans(messages[drop:])
             else:
                 over = True
         tools = function_specs(run.tools) + [tool.function(entry) for tool, entry in server.values()]
@@ -641,29 +488,6 @@ class ResponseRun:
             log.warning("response %s failed: %s: %s", run_id, error.get("code"), error.get("message"))
 
 
-async def chat_messages(context: list[items.Item], blobs: BlobStore) -> list[ChatMessage]:
-    """Neutral context items → chat-completions messages (reasoning and tool records the upstream cannot
-    read are left out; consecutive function calls become one assistant message)."""
-    out: list[ChatMessage] = []
-    for item in context:
-        if isinstance(item, items.MessageItem):
-            out.append(ChatMessage(_role(item.role), await _content(item, blobs)))
-        elif isinstance(item, items.FunctionCallItem):
-            call = ToolCall(item.call_id, item.name, item.arguments)
-            last = out[-1] if out else None
-            if last is not None and last.role == "assistant" and last.tool_calls and not last.content:
-                out[-1] = dataclasses.replace(last, tool_calls=(*last.tool_calls, call))
-            else:
-                out.append(ChatMessage("assistant", None, (call,)))
-        elif isinstance(item, items.FunctionOutputItem):
-            out.append(ChatMessage("tool", item.output, tool_call_id=item.call_id))
-        elif isinstance(item, items.McpCallItem):
-            output = item.output if item.error is None else f"Error: {item.error}"
-            out.append(ChatMessage("assistant", None, (ToolCall(item.id, item.name, item.arguments),)))
-            out.append(ChatMessage("tool", output or "", tool_call_id=item.id))
-    return out
-
-
 class McpFunctionTool:
     """An MCP server's tool as the engine's ``Tool`` seam sees it: only how it is offered (``function``);
     ``ResponseRun`` makes the calls. Process-local, rebuilt from the listing for each response."""
@@ -690,59 +514,3 @@ class McpFunctionTool:
 
     async def annotate(self, ctx: ToolContext, text: str, tool_calls: list[dict[str, Any]]) -> Annotated:
         return Annotated()
-
-
-def _role(role: str) -> Any:
-    return "system" if role in ("system", "developer") else role
-
-
-async def _content(item: items.MessageItem, blobs: BlobStore) -> str | list[dict[str, Any]]:
-    texts = [p.text for p in item.parts if isinstance(p, items.TextPart)]
-    others = [p for p in item.parts if not isinstance(p, items.TextPart)]
-    if not others or item.role == "assistant":
-        return "".join(texts) if item.role == "assistant" else "\n".join(texts)
-    parts: list[dict[str, Any]] = []
-    for p in item.parts:
-        if isinstance(p, items.TextPart):
-            parts.append({"type": "text", "text": p.text})
-        elif isinstance(p, items.ImagePart):
-            url = p.url or (await data_url(blobs, p.file_id) if p.file_id else None)
-            if url:
-                image: dict[str, Any] = {"url": url}
-                if p.detail in ("low", "high", "auto"):
-                    image["detail"] = p.detail
-                parts.append({"type": "image_url", "image_url": image})
-        elif isinstance(p, items.RefusalPart):
-            parts.append({"type": "text", "text": p.refusal})
-        elif isinstance(p, items.FilePart):
-            parts.append({"type": "text", "text": await _file_text(p, blobs)})
-    return parts
-
-
-MAX_FILE_CHARS = 200_000
-"""Most characters of one ``input_file`` shown to the model (its head; the rest is cut with a note)."""
-
-
-async def _file_text(part: items.FilePart, blobs: BlobStore) -> str:
-    """An ``input_file`` as text the model reads: extracted like a vector store's files (pdf, docx, html...),
-    off the event loop."""
-    chunks: list[bytes] = []
-    try:
-        async for chunk in blobs.open(part.file_id):
-            chunks.append(chunk)
-    except FileNotFoundError:
-        return f"[file {part.file_id} is no longer available]"
-    name = part.filename or part.file_id
-    try:
-        text = await asyncio.to_thread(extract_text, b"".join(chunks), name)
-    except ExtractError as exc:
-        return f"[file {name} could not be read: {exc}]"
-    if len(text) > MAX_FILE_CHARS:
-        text = text[:MAX_FILE_CHARS] + f"\n[... {len(text) - MAX_FILE_CHARS} more characters not shown]"
-    return f"[file {name}]\n{text}"
-
-
-def _without_orphans(messages: list[ChatMessage]) -> list[ChatMessage]:
-    """After truncation, a ``tool`` message whose call was dropped would be refused upstream: drop it too."""
-    calls = {c.id for m in messages for c in m.tool_calls}
-    return [m for m in messages if m.role != "tool" or m.tool_call_id in calls]
