@@ -365,12 +365,6 @@ async def test_an_answer_off_the_schema_is_retried_once(client: openai.AsyncOpen
     assert ("assistant", '{"name": "Lyon"}') in retry and retry[-1][0] == "user"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: the held-back answer the schema rejected twice is put in the failed response's output "
-    "(ResponseRun.finish -> ResponsePlayer.close_message('incomplete') -> feed_whole), so responses.parse() "
-    "raises pydantic's ValidationError on it instead of returning status 'failed'",
-)
 async def test_an_answer_off_the_schema_twice_fails(client: openai.AsyncOpenAI, backend: ScriptedBackend) -> None:
     backend.add(Say("not json"), Say("still not json"))
     _, body = await create(client, input="A French city", text={"format": {"type": "json_object"}})

@@ -22,8 +22,6 @@ from tests._responses_sse import parse_sse, validate_response_events
 from tests._support import assert_api_error, assert_error
 from tests.responses.conftest import MODEL, eventually, wait_terminal
 
-pytestmark = pytest.mark.e2e
-
 
 async def read_stream(raw: httpx2.AsyncClient, method: str, path: str, **kw: Any) -> tuple[bytes, list[dict[str, Any]]]:
     async with raw.stream(method, path, **kw) as resp:
@@ -57,6 +55,7 @@ async def _status_is(client: openai.AsyncOpenAI, response_id: str, status: str) 
     return r if r.status == status else None
 
 
+@pytest.mark.e2e
 async def test_stream_with_background_then_replay_from_zero_and_after_n(
     served_raw: httpx2.AsyncClient, backend: ScriptedBackend
 ) -> None:
@@ -83,6 +82,7 @@ async def test_stream_with_background_then_replay_from_zero_and_after_n(
     assert none_left == []
 
 
+@pytest.mark.e2e
 async def test_sdk_resume_helpers(served: openai.AsyncOpenAI, backend: ScriptedBackend) -> None:
     backend.add(Say("one two three four five six", delay=0.01))
     stream = await served.responses.create(model=MODEL, input="go", stream=True, background=True)
@@ -101,6 +101,7 @@ async def test_sdk_resume_helpers(served: openai.AsyncOpenAI, backend: ScriptedB
     assert (await served.responses.retrieve(response_id)).output_text == final.output_text
 
 
+@pytest.mark.e2e
 async def test_resume_a_running_response_after_a_dropped_stream(
     served: openai.AsyncOpenAI, served_raw: httpx2.AsyncClient, backend: ScriptedBackend
 ) -> None:
@@ -128,6 +129,7 @@ async def test_resume_a_running_response_after_a_dropped_stream(
     assert final.status == "completed" and final.output_text == words
 
 
+@pytest.mark.e2e
 async def test_cancel_a_hanging_background_response(
     served: openai.AsyncOpenAI, served_raw: httpx2.AsyncClient, backend: ScriptedBackend
 ) -> None:
