@@ -197,14 +197,6 @@ async def test_in_progress_at_shutdown_is_failed_after_the_restart(settings: Set
         assert again.output_text == "after the restart", "a failed response still anchors a chain"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TimeoutError,
-    reason="server bug (runs/worker.py, Assistants runs too): with every worker slot busy and a job queued, "
-    "shutdown never ends. Observed: after stop() cancels them, the dispatcher stays pending at worker.py:133 "
-    "(await self._freed.wait(), cancelling()==1) while a new _execute task runs the queued job; likely "
-    "asyncio.wait_for(self._wake.wait(), ...) in _dispatch swallowing the cancel (CPython 3.11 gh-86296)",
-)
 async def test_queued_at_shutdown_runs_after_the_restart(settings: Settings) -> None:
     one_slot = settings.model_copy(update={"run_workers": 1})
     app = create_app(one_slot, model_backend=ScriptedBackend([Hang("working"), Hang("also")]))

@@ -80,13 +80,6 @@ async def test_bad_field_is_a_400_naming_it(
     assert stored(settings) == (0, 0) and backend.requests == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: a bad text.format schema is a 400 but names the Assistants field: param "
-    "'response_format.json_schema.schema' and 'Invalid schema for response_format ...' (responses/service.py "
-    "reuses services/runs.py check_response_format); on this API it should be param 'text.format.schema' and "
-    "say 'text.format'",
-)
 async def test_a_schema_that_is_not_a_json_schema_is_a_400(
     raw: httpx2.AsyncClient, backend: ScriptedBackend, settings: Settings
 ) -> None:

@@ -136,7 +136,7 @@ class Responses:
         tools = [t for t in req.runnable_tools() if isinstance(t, EngineTool)]
         engine_tools = [_engine_tool(t, None) for t in tools]
         check_tool_choice(_chat_tool_choice(req), engine_tools)
-        check_response_format(_chat_response_format(req))
+        check_response_format(_chat_response_format(req), field="text.format", param="text.format.schema")
         containers = await self._containers(req)  # last: a rejected request makes none
         echo = RequestEcho.of(req, container_ids=containers)
         values = _run_values(

@@ -44,6 +44,7 @@ class WorkerPool:
         self._busy = 0
         """Executions running or reserved; at most ``concurrency``."""
         self._freed = asyncio.Event()
+        self._stopping = False
 
     def notify(self) -> None:
         """A job was enqueued: wake an idle worker now rather than at its next poll."""
@@ -57,11 +58,19 @@ class WorkerPool:
         self._tasks = [asyncio.create_task(self._dispatch()), asyncio.create_task(self._heartbeat())]
 
     async def stop(self) -> None:
-        for task in [*self._tasks, *self._executing]:
-            task.cancel()
-        for task in [*self._tasks, *self._executing]:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        """Stop claiming, then cancel every execution. Cancelled again while any is left: a cancel can be
+        lost to a racing timeout (CPython 3.11's ``wait_for``), and nothing may start once stopping."""
+        self._stopping = True
+        self._freed.set()
+        for _ in range(10):
+            pending = [t for t in (*self._tasks, *self._executing) if not t.done()]
+            if not pending:
+                break
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         self._tasks = []
         with contextlib.suppress(Exception):
             async with self.db.write() as conn:
@@ -116,6 +125,9 @@ class WorkerPool:
         self._start(run_id, recovered=False)
 
     def _start(self, run_id: str, recovered: bool) -> None:
+        if self._stopping:
+            self._release_slot()  # its lease lapses; the next start claims it again
+            return
         task = asyncio.create_task(self._execute(run_id, recovered))
         self._executing.add(task)
         task.add_done_callback(self._executing.discard)
@@ -127,7 +139,7 @@ class WorkerPool:
 
     async def _dispatch(self) -> None:
         """One claimer hands queued jobs to up to ``concurrency`` executions (no herd of claimers)."""
-        while True:
+        while not self._stopping:
             if self._busy >= self.concurrency:
                 self._freed.clear()
                 await self._freed.wait()
@@ -143,7 +155,8 @@ class WorkerPool:
             if claim is None:
                 self._release_slot()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
+                    async with asyncio.timeout(IDLE_POLL_SECONDS):
+                        await self._wake.wait()
                 continue
             self._start(claim.run_id, claim.attempts > 0)
 

@@ -398,8 +398,11 @@ def check_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> None:
         )
 
 
-def check_response_format(fmt: Any) -> None:
-    """A json_schema response format must carry a valid JSON Schema."""
+def check_response_format(
+    fmt: Any, *, field: str = "response_format", param: str = "response_format.json_schema.schema"
+) -> None:
+    """A json_schema response format must carry a valid JSON Schema (``field``/``param`` name it as the
+    calling API does: ``text.format`` on the Responses API)."""
     if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
         return
     schema = (fmt.get("json_schema") or {}).get("schema")
@@ -409,8 +412,8 @@ def check_response_format(fmt: Any) -> None:
         jsonschema.validators.validator_for(schema).check_schema(schema)
     except jsonschema.SchemaError as exc:
         raise InvalidRequest(
-            f"Invalid schema for response_format '{fmt['json_schema'].get('name')}': {exc.message}.",
-            param="response_format.json_schema.schema",
+            f"Invalid schema for {field} '{fmt['json_schema'].get('name')}': {exc.message}.",
+            param=param,
         ) from None
 
 
