@@ -78,11 +78,13 @@ class Responses:
         if req.background:
             await self._start(values, entries)
             return await self.retrieve(response_id, req.include or ())
+        final: WireObject | None = None
         with self.events.subscribe(response_id) as queue:
             await self._start(values, entries)
-            while (await queue.get()).event not in END_EVENTS:
-                pass
-        body = await self._render(response_id, req.includes)
+            while (event := await queue.get()).event != STREAM_END:
+                if event.event in END_EVENTS:
+                    final = event.data["response"]  # the whole response, as rendered for this request
+        body = final if final is not None else await self._render(response_id, req.includes)
         if not req.store:
             async with self.ctx.db.write() as conn:
                 await store.delete_response(conn, response_id)

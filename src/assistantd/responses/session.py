@@ -66,7 +66,7 @@ from assistantd.runs.session import TurnPlayer as PlayerProtocol
 from assistantd.runs.tokens import PER_MESSAGE_OVERHEAD, count_content
 from assistantd.store import responses as store
 from assistantd.store.blobs import BlobStore
-from assistantd.store.db import Database
+from assistantd.store.db import Conn, Database
 from assistantd.store.records import RunRecord
 from assistantd.tools import _citations
 from assistantd.tools.base import Annotated, Tool, ToolContext
@@ -140,6 +140,8 @@ class ResponseRun:
         self.renderer = ResponseEvents(self.include)
         self.output: list[items.Item] = []
         self._log = live.open(run.id) if self.background else None
+        self.quiet = not self.background and not options.get("stream")
+        """Nobody follows its events (a plain create waits for the final one only): only that is rendered."""
         self._turns: list[ChatMessage] = []
         """This response's own server-side calls and their results, as the model is shown them."""
         self._searches: list[dict[str, Any]] = []
@@ -166,11 +168,13 @@ class ResponseRun:
     def feed(self, event: items.ItemEvent) -> None:
         if isinstance(event, items.ItemDone):
             self.output.append(event.item)
-        self._publish(self.renderer.feed(event))
+        if not self.quiet:
+            self._publish(self.renderer.feed(event))
 
     def feed_whole(self, item: items.Item) -> None:
         self.output.append(item)
-        self._publish(self.renderer.item(item))
+        if not self.quiet:
+            self._publish(self.renderer.item(item))
 
     def _json(self, status: str | None = None) -> dict[str, Any]:
         run = self.run if status is None else dataclasses.replace(self.run, status=status)
@@ -179,6 +183,8 @@ class ResponseRun:
     # --- the RunSession protocol ---------------------------------------------------------------------
 
     async def started(self) -> None:
+        if self.quiet:
+            return
         if self.background:
             self._publish(self.renderer.created(self._json("queued")))
             self._publish(self.renderer.queued(self._json("queued")))
@@ -458,9 +464,13 @@ class ResponseRun:
             values["usage"] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
         output = [store.StoredItem(i.id, "output", i.type, store.item_data(i)) for i in self.output]
         run_id = self.run.id
-        async with self.db.write() as conn:
+
+        async def add_output(conn: Conn) -> None:
             await store.add_items(conn, run_id, "output", output, ts)
-        await self.w.update_run(None, finish_job=True, **values)
+
+        async with self.w.batch():  # the output and the final state in one transaction
+            await self.w.write(add_output)
+            await self.w.update_run(None, finish_job=True, **values)
         final = self.run.status
         rendered: list[dict[str, Any]]
         if final == "completed":

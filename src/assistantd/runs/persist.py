@@ -99,6 +99,10 @@ class RunWriter:
         if announced is not None:
             self.emit(*announced)
 
+    async def write(self, write: Callable[[Conn], Awaitable[Any]]) -> None:
+        """Another write of the run's (in the current ``batch`` if any, else in a transaction of its own)."""
+        await self._write(write, None)
+
     async def _write(self, write: Callable[[Conn], Awaitable[Any]], event: _Event) -> None:
         """``event`` is the event announcing the write, or a function giving it once the write is done."""
         if self._batch is not None:
