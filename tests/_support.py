@@ -83,7 +83,7 @@ async def make_file(
 async def serve(settings: Settings, api_key: str = "sk-test") -> AsyncIterator[openai.AsyncOpenAI]:
     """A client on its own app, for tests that need settings the ``client`` fixture does not have."""
     app = create_app(settings)
-    async with LifespanManager(app, shutdown_timeout=30) as manager:
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
         http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=manager.app), base_url="http://test")
         async with openai.AsyncOpenAI(
             base_url="http://test/v1", api_key=api_key, http_client=http, max_retries=0

@@ -49,7 +49,7 @@ def settings(tmp_path: Path, sandbox_dir: Path) -> Settings:
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[Any]:
     application = create_app(settings)
-    async with LifespanManager(application, shutdown_timeout=30) as manager:
+    async with LifespanManager(application, startup_timeout=30, shutdown_timeout=30) as manager:
         yield manager.app
 
 

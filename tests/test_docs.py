@@ -204,7 +204,7 @@ def test_every_name_in_the_notes_is_real(tmp_path: Path) -> None:
 
 async def test_the_headers_and_form_fields_the_notes_name_are_real(settings: Settings) -> None:
     app = create_app(settings, model_backend=ScriptedBackend([Say("Hi.")]))
-    async with LifespanManager(app, shutdown_timeout=30) as manager:
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
         http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=manager.app), base_url="http://test")
         async with openai.AsyncOpenAI(base_url="http://test/v1", api_key="sk", http_client=http) as client:
             assistant = await client.beta.assistants.create(model="m")

@@ -20,7 +20,7 @@ KEYS = "sk-alpha-0001, sk-beta-0002"
 async def keyed(tmp_path: Path) -> AsyncIterator[httpx2.AsyncClient]:
     """A bare HTTP client on an app that requires one of ``KEYS`` and the beta header."""
     settings = Settings(data_dir=tmp_path, upstream_base_url="", api_keys=KEYS, require_beta_header=True)
-    async with LifespanManager(create_app(settings), shutdown_timeout=30) as manager:
+    async with LifespanManager(create_app(settings), startup_timeout=30, shutdown_timeout=30) as manager:
         transport = httpx2.ASGITransport(app=manager.app)
         async with httpx2.AsyncClient(transport=transport, base_url="http://test") as http:
             yield http

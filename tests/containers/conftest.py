@@ -37,7 +37,7 @@ def build(settings: Settings) -> FastAPI:
 
 @contextlib.asynccontextmanager
 async def running(application: FastAPI) -> AsyncIterator[Any]:
-    async with LifespanManager(application, shutdown_timeout=30) as manager:
+    async with LifespanManager(application, startup_timeout=30, shutdown_timeout=30) as manager:
         state = application.state
         own = getattr(state, "containers", None) is None
         if own:

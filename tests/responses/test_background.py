@@ -185,11 +185,11 @@ async def test_delete_a_running_background_response(client: openai.AsyncOpenAI, 
 
 async def test_in_progress_at_shutdown_is_failed_after_the_restart(settings: Settings) -> None:
     app = create_app(settings, model_backend=ScriptedBackend([Hang("working")]))
-    async with LifespanManager(app, shutdown_timeout=30) as manager, _client(manager.app) as c:
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager, _client(manager.app) as c:
         running = await c.responses.create(model=MODEL, input="one", background=True)
         await eventually(lambda: _status_is(c, running.id, "in_progress"), what="it to start")
     app = create_app(settings, model_backend=ScriptedBackend([Say("after the restart")]))
-    async with LifespanManager(app, shutdown_timeout=30) as manager, _client(manager.app) as c:
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager, _client(manager.app) as c:
         stuck = await wait_terminal(c, running.id)
         assert stuck.status == "failed" and stuck.error is not None and stuck.error.code == "server_error"
         assert stuck.error.message
@@ -206,7 +206,7 @@ async def test_queued_at_shutdown_runs_after_the_restart(settings: Settings) -> 
         queued = await c.responses.create(model=MODEL, input="two", background=True)
         assert (await c.responses.retrieve(queued.id)).status == "queued"
     app = create_app(settings, model_backend=ScriptedBackend([Say("after the restart")]))
-    async with LifespanManager(app, shutdown_timeout=30) as manager, _client(manager.app) as c:
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager, _client(manager.app) as c:
         ran = await wait_terminal(c, queued.id)
         assert ran.status == "completed" and ran.output_text == "after the restart"
 

@@ -45,7 +45,9 @@ async def client(tmp_path: Path, sandbox_dir: Path, backend: ScriptedBackend) ->
     settings = Settings(
         data_dir=tmp_path / "data", code_interpreter_dir=sandbox_dir / tmp_path.name, code_interpreter_spare_sessions=0
     )
-    async with LifespanManager(create_app(settings, model_backend=backend), shutdown_timeout=30) as manager:
+    async with LifespanManager(
+        create_app(settings, model_backend=backend), startup_timeout=30, shutdown_timeout=30
+    ) as manager:
         transport = httpx.ASGITransport(manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             yield openai.AsyncOpenAI(base_url="http://test/v1", api_key="x", http_client=http, max_retries=0)

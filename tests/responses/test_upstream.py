@@ -36,7 +36,7 @@ async def client(tmp_path: Path, sandbox_dir: Path, upstream_url: str) -> AsyncI
         code_interpreter_dir=sandbox_dir / tmp_path.name,
         code_interpreter_spare_sessions=0,
     )
-    async with LifespanManager(create_app(settings), shutdown_timeout=30) as manager:
+    async with LifespanManager(create_app(settings), startup_timeout=30, shutdown_timeout=30) as manager:
         transport = httpx.ASGITransport(manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             yield openai.AsyncOpenAI(base_url="http://test/v1", api_key="x", http_client=http, max_retries=0)

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.anyio
 @contextlib.asynccontextmanager
 async def serving(settings: Settings, backend: ScriptedBackend) -> AsyncIterator[openai.AsyncOpenAI]:
     """One lifetime of the server (startup to shutdown) over a shared data directory."""
-    async with LifespanManager(create_app(settings, model_backend=backend), shutdown_timeout=30) as manager:
+    async with LifespanManager(
+        create_app(settings, model_backend=backend), startup_timeout=30, shutdown_timeout=30
+    ) as manager:
         http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=manager.app), base_url="http://test")
         async with openai.AsyncOpenAI(base_url="http://test/v1", api_key="x", http_client=http, max_retries=0) as c:
             yield c

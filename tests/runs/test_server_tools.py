@@ -68,7 +68,7 @@ class UpperTool:
 @pytest.fixture
 async def app(settings: Settings, backend: ScriptedBackend) -> AsyncIterator[Any]:
     application = create_app(settings, model_backend=backend, extra_tools=[UpperTool()])
-    async with LifespanManager(application, shutdown_timeout=30) as manager:
+    async with LifespanManager(application, startup_timeout=30, shutdown_timeout=30) as manager:
         yield manager.app
 
 

@@ -19,5 +19,5 @@ def fastapi_app(settings: Settings) -> FastAPI:
 
 @pytest.fixture
 async def app(fastapi_app: FastAPI) -> AsyncIterator[Any]:
-    async with LifespanManager(fastapi_app, shutdown_timeout=30) as manager:
+    async with LifespanManager(fastapi_app, startup_timeout=30, shutdown_timeout=30) as manager:
         yield manager.app

@@ -51,7 +51,7 @@ def fastapi_app(settings: Settings, backend: ScriptedBackend) -> FastAPI:
 
 @pytest.fixture
 async def app(fastapi_app: FastAPI) -> AsyncIterator[FastAPI]:
-    async with LifespanManager(fastapi_app, shutdown_timeout=30) as manager:
+    async with LifespanManager(fastapi_app, startup_timeout=30, shutdown_timeout=30) as manager:
         yield manager.app  # type: ignore[misc]
 
 
@@ -177,7 +177,7 @@ async def test_a_real_upstream_streaming_character_by_character(settings: Settin
     upstream.scenarios["gpt-4o"] = lambda n: turns[n]
     with serve_in_thread(upstream.app(), lifespan="off") as url:
         app = create_app(settings.model_copy(update={"upstream_base_url": url + "/v1", "upstream_api_key": "sk"}))
-        async with LifespanManager(app, shutdown_timeout=30) as manager:
+        async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
             http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=manager.app), base_url="http://test")
             async with openai.AsyncOpenAI(base_url="http://test/v1", api_key="sk", http_client=http) as client:
                 assistant_id, _ = await manual_assistant(client)

@@ -35,7 +35,7 @@ async def client(settings: Settings, backend: ScriptedBackend) -> AsyncIterator[
         pytest.skip(f"no sandbox here: {tool.unavailable}")
     try:
         app = create_app(settings, model_backend=backend, extra_tools=[tool])
-        async with LifespanManager(app, shutdown_timeout=30) as manager:
+        async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
             http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=manager.app), base_url="http://test")
             async with openai.AsyncOpenAI(
                 base_url="http://test/v1", api_key="sk-test", http_client=http, max_retries=0

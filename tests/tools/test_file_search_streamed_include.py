@@ -34,7 +34,9 @@ def backend() -> ScriptedBackend:
 
 @pytest.fixture
 async def app(settings: Settings, backend: ScriptedBackend) -> AsyncIterator[FastAPI]:
-    async with LifespanManager(create_app(settings, model_backend=backend), shutdown_timeout=30) as manager:
+    async with LifespanManager(
+        create_app(settings, model_backend=backend), startup_timeout=30, shutdown_timeout=30
+    ) as manager:
         yield manager.app  # type: ignore[misc]
 
 

@@ -35,7 +35,9 @@ def backend() -> ScriptedBackend:
 
 @pytest.fixture
 async def app(settings: Settings, backend: ScriptedBackend) -> AsyncIterator[Any]:
-    async with LifespanManager(create_app(settings, model_backend=backend), shutdown_timeout=30) as manager:
+    async with LifespanManager(
+        create_app(settings, model_backend=backend), startup_timeout=30, shutdown_timeout=30
+    ) as manager:
         yield manager.app
 
 
@@ -126,7 +128,7 @@ async def sandboxed(settings: Settings, backend: ScriptedBackend) -> AsyncIterat
         pytest.skip(f"no sandbox here: {tool.unavailable}")
     try:
         app = create_app(settings, model_backend=backend, extra_tools=[tool])
-        async with LifespanManager(app, shutdown_timeout=30) as manager:
+        async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
             http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=manager.app), base_url="http://test")
             async with openai.AsyncOpenAI(base_url="http://test/v1", api_key="sk", http_client=http) as c:
                 yield c
