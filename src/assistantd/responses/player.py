@@ -144,6 +144,18 @@ class ResponsePlayer:
         elif d.arguments:
             self.s.feed(items.ArgumentsDelta(call.item_id, d.arguments))
 
+    @property
+    def shown(self) -> str:
+        """The answer's text as streamed so far (with the markers the server inserted)."""
+        return self._shown
+
+    def add_citation(self, citation: items.Citation) -> None:
+        """Another citation on the answer's text (already streamed)."""
+        message_id = self.result.message_id
+        assert message_id is not None
+        self.s.feed(items.CitationAdded(message_id, 0, len(self._citations), citation))
+        self._citations.append(citation)
+
     def close_message(self, status: items.ItemStatus) -> None:
         self.close_reasoning()
         r = self.result

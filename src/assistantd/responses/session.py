@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 from typing import Any
 
 from assistantd import items
@@ -74,6 +75,8 @@ from assistantd.tools.base import Annotated, Tool, ToolContext
 log = logging.getLogger("assistantd.responses")
 
 DEFAULT_COMPLETION_RESERVE = 4096
+SANDBOX_LINK = re.compile(r"sandbox:(/mnt/data/[^\s)\]\"'<>]+)")
+"""How an answer links a file the code wrote, as OpenAI's models write it."""
 
 
 class LiveEvents:
@@ -149,6 +152,7 @@ class ResponseRun:
         self._player: ResponsePlayer | None = None
         self._calls_made = 0
         """Built-in tool calls made so far (``max_tool_calls`` bounds them)."""
+        self._containers_used: list[str] = []
 
     @property
     def run(self) -> RunRecord:
@@ -387,6 +391,7 @@ class ResponseRun:
         shown with ``include=["code_interpreter_call.outputs"]``), and the logs for the model."""
         code = str(arguments.get("code") or arguments.get("input") or "")
         container_id = str((entry.get("code_interpreter") or {}).get("container_id") or "")
+        self._containers_used.append(container_id)
         item_id = "ci_" + call_id.removeprefix("call_")
         self.feed(items.ItemAdded(items.CodeInterpreterCallItem(item_id, call_id, "", (), container_id, "in_progress")))
         if code:
@@ -412,6 +417,29 @@ class ResponseRun:
         self.feed(items.ItemDone(done))
         return logs or "(no output)"
 
+    async def _cite_container_files(self, player: PlayerProtocol) -> None:
+        """``sandbox:/mnt/data/...`` links in the answer to files the code wrote become
+        ``container_file_citation`` annotations (after the text they cite, before the message ends)."""
+        assert isinstance(player, ResponsePlayer)
+        if not self._containers_used or self.containers is None or player.result.message_id is None:
+            return
+        for match in SANDBOX_LINK.finditer(player.shown):
+            path = match.group(1)
+            for container_id in self._containers_used:
+                found = await self.containers.file_at_path(container_id, path)
+                if found is not None:
+                    citation = items.Citation(
+                        "path",
+                        found.id,
+                        match.start(),
+                        match.end(),
+                        match.group(0),
+                        path.rsplit("/", 1)[-1],
+                        container_id,
+                    )
+                    player.add_citation(citation)
+                    break
+
     async def wait_for_outputs(self, function_calls: list[dict[str, Any]]) -> None:
         if self._player is not None:
             self._player.close_message("completed")
@@ -429,6 +457,7 @@ class ResponseRun:
             player.close_calls("completed")
             await self._end("completed")
         elif isinstance(outcome, Completed):
+            await self._cite_container_files(player)
             player.close_message("completed")
             await self._end("completed")
         else:
