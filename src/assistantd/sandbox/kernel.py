@@ -266,7 +266,9 @@ class KernelSession:
         quiet = subprocess.DEVNULL
         await km.start_kernel(cwd=str(self._cwd or self.data_dir), stdin=quiet, stdout=quiet, stderr=quiet)
         self.kc = km.client(context=self._context)
-        self.kc.start_channels()
+        # No heartbeat or stdin channel: liveness is the kernel process's (``alive``), and code never reads
+        # stdin. A heartbeat thread per session would also reconnect in a loop once the kernel is killed.
+        self.kc.start_channels(stdin=False, hb=False)
         await self.kc.wait_for_ready(timeout=timeout)
         warm = await self.execute(
             _GUARD % self._limits.flood_bytes + (_PRELOAD if self._preload else ""), timeout, silent=True
