@@ -32,6 +32,7 @@ class ThreadRecord:
     created_at: int
     tool_resources: dict[str, Any] | None
     metadata: dict[str, Any] | None
+    deleted_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,9 @@ class MessageRecord:
     incomplete_details: dict[str, Any] | None
     completed_at: int | None
     incomplete_at: int | None
+    type: str = "message"
+    """``message``, or another conversation item type (its neutral item in ``data``)."""
+    data: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

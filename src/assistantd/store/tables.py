@@ -46,9 +46,17 @@ class ThreadRow(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     tool_resources: Mapped[dict[str, Any] | None] = mapped_column(Json)
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", Json)
+    deleted_at: Mapped[int | None] = mapped_column(BigInteger)
+    """Set when deleted through the Conversations API, which keeps the items (OpenAI's behaviour); a thread
+    deleted through the Assistants API is removed with its messages and runs."""
 
 
 class MessageRow(Base):
+    """One item of a conversation's ordered log (a thread is a conversation). ``type`` ``message`` rows are
+    the thread's messages (``content`` in the Assistants shape, ``data`` the neutral item when a response
+    made it); every other type (function calls and outputs, tool calls, reasoning) keeps its neutral item
+    in ``data`` and is seen only through the Conversations API and as model context."""
+
     __tablename__ = "messages"
     seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -64,6 +72,10 @@ class MessageRow(Base):
     incomplete_details: Mapped[dict[str, Any] | None] = mapped_column(Json)
     completed_at: Mapped[int | None] = mapped_column(BigInteger)
     incomplete_at: Mapped[int | None] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(40), default="message", server_default="message")
+    data: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    tokens: Mapped[int | None] = mapped_column(Integer)
+    """The item's prompt tokens as model context, counted once (None until a turn first counts it)."""
 
     __table_args__ = (
         Index("ix_messages_thread_seq", "thread_id", "seq"),
