@@ -24,6 +24,8 @@ Kind = Literal[
     "container",
     "container_file",
     "response",
+    "conversation",
+    "prompt",
 ]
 
 PREFIXES: dict[Kind, str] = {
@@ -39,6 +41,8 @@ PREFIXES: dict[Kind, str] = {
     "container": "cntr_",
     "container_file": "cfile_",
     "response": "resp_",
+    "conversation": "conv_",
+    "prompt": "pmpt_",
 }
 
 

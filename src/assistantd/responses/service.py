@@ -14,18 +14,19 @@ from typing import Any
 from assistantd import items
 from assistantd.backends.registry import BackendRegistry
 from assistantd.containers.service import Containers
+from assistantd.conversations.lookup import get_conversation
 from assistantd.errors import InvalidRequest, NotFound
 from assistantd.ids import new_id
 from assistantd.mcp.flow import match_approvals, parse_specs
 from assistantd.mcp.spec import McpLimits
-from assistantd.responses import protocol
+from assistantd.responses import conversation, protocol
 from assistantd.responses._entries import ForeignInput, ItemReference
 from assistantd.responses._tools import CodeInterpreterTool, FileSearchTool, FunctionTool, McpTool
-from assistantd.responses.context import chat_messages
 from assistantd.responses.render import RequestEcho, item_json, response_json
 from assistantd.responses.session import LiveEvents, view_of
 from assistantd.runs.engine import RunEngine
 from assistantd.runs.events import END_EVENTS, STREAM_END, RunEvent, RunEventLog, RunStream
+from assistantd.runs.item_chat import chat_messages
 from assistantd.runs.objects import TERMINAL
 from assistantd.runs.tokens import PER_MESSAGE_OVERHEAD, count_content
 from assistantd.runs.worker import WorkerPool
@@ -103,10 +104,6 @@ class Responses:
                 param="model",
                 code="model_not_found",
             )
-        if req.conversation is not None:
-            raise InvalidRequest(
-                "Conversations are not supported yet: pass 'previous_response_id'.", param="conversation"
-            )
         if req.prompt is not None:
             raise InvalidRequest("Stored prompts are not supported yet.", param="prompt")
         for i, tool in enumerate(req.tools):
@@ -127,9 +124,17 @@ class Responses:
                 raise InvalidRequest(
                     f"The '{tool.type}' tool is not supported on the Responses API yet.", param=f"tools[{i}]"
                 )
-        context = await _context(conn, req.previous_response_id)
-        entries = _stored_entries(await _named_files(conn, req.entries()), context)
+        conversation_id = req.conversation_id
+        if conversation_id is not None:
+            await get_conversation(conn, conversation_id, param="conversation")
+            context = await conversation.context(conn, conversation_id)
+        else:
+            context = await _context(conn, req.previous_response_id)
+        entries = stored_entries(await named_files(conn, req.entries()), context)
         _check_outputs(entries, context)
+        if conversation_id is not None:
+            await conversation.check_boundary(conn, conversation_id, entries)
+            conversation.check_answered(context, entries)
         raw_tools = [t.model_dump(mode="json", exclude_none=True) if t.runnable else {} for t in req.tools]
         parse_specs(raw_tools, self.mcp_limits)
         neutral = [s.item for s in (*context, *entries) if s.item is not None]
@@ -288,7 +293,7 @@ class Responses:
                 raise InvalidRequest(f"No item with id '{after}' in this response's input.", param="after")
             stored = stored[ids.index(after) + 1 :]
         page, has_more = stored[:limit], len(stored) > limit
-        data = [_stored_json(s, include) for s in page]
+        data = [stored_json(s, include) for s in page]
         return {
             "object": "list",
             "data": data,
@@ -300,7 +305,7 @@ class Responses:
     async def input_tokens(self, req: protocol.InputTokensRequest) -> WireObject:
         async with self.ctx.db.read() as conn:
             context = await _context(conn, req.previous_response_id)
-        entries = _stored_entries(await _named_files(conn, req.entries()), context)
+        entries = stored_entries(await named_files(conn, req.entries()), context)
         neutral = [s.item for s in (*context, *entries) if s.item is not None]
         messages = await chat_messages(neutral, self.ctx.blobs)
         tokens = sum(count_content(m.content) + PER_MESSAGE_OVERHEAD for m in messages)
@@ -312,7 +317,7 @@ class Responses:
 # --- helpers ------------------------------------------------------------------------------------------
 
 
-async def _named_files(conn: Conn, entries: list[protocol.InputEntry]) -> list[protocol.InputEntry]:
+async def named_files(conn: Conn, entries: list[protocol.InputEntry]) -> list[protocol.InputEntry]:
     """Input files and images by ``file_id`` must exist (a 404 naming them); a file gets its filename, which
     says how to read it."""
     out: list[protocol.InputEntry] = []
@@ -347,7 +352,7 @@ async def _context(conn: Conn, previous_response_id: str | None) -> list[store.S
     return await store.context_items(conn, parent.id)
 
 
-def _stored_entries(
+def stored_entries(
     entries: Sequence[protocol.InputEntry], context: Sequence[store.StoredItem]
 ) -> list[store.StoredItem]:
     """Input entries as rows: references resolved against the context, foreign items kept as sent."""
@@ -384,7 +389,7 @@ def _check_outputs(entries: Sequence[store.StoredItem], context: Sequence[store.
             )
 
 
-def _stored_json(s: store.StoredItem, include: Sequence[str]) -> dict[str, Any]:
+def stored_json(s: store.StoredItem, include: Sequence[str]) -> dict[str, Any]:
     if s.data.get("kind") == store.FOREIGN:
         return dict(s.data["raw"])
     item = s.item
@@ -441,6 +446,7 @@ def _run_values(
             "echo": dataclasses.asdict(echo),
             "include": sorted(req.includes),
             "previous_response_id": req.previous_response_id,
+            "conversation": req.conversation_id,
             "store": req.store,
             "background": req.background,
             "stream": req.stream,

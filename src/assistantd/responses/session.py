@@ -48,7 +48,7 @@ from assistantd.mcp.flow import (
 from assistantd.mcp.functions import McpFunctions
 from assistantd.mcp.functions import function_specs as mcp_function_specs
 from assistantd.mcp.spec import McpLimits, McpServerSpec, needs_approval
-from assistantd.responses.context import chat_messages, without_orphans
+from assistantd.responses import conversation
 from assistantd.responses.player import ResponsePlayer
 from assistantd.responses.render import RequestEcho, ResponseError, ResponseView, response_json
 from assistantd.responses.render import Usage as ResponseUsage
@@ -57,14 +57,16 @@ from assistantd.runs.context import (
     ServerTools,
     TurnInput,
     function_specs,
+    merge_calls,
     response_format_for,
     tool_choice_for,
 )
 from assistantd.runs.events import STREAM_END, RunEvent, RunEventLog
+from assistantd.runs.item_chat import chat_messages, without_orphans
 from assistantd.runs.outcomes import Completed, Failed, Incomplete, Outcome, RequiresAction, RunTools
 from assistantd.runs.persist import RunWriter, now
 from assistantd.runs.session import TurnPlayer as PlayerProtocol
-from assistantd.runs.tokens import PER_MESSAGE_OVERHEAD, count_content
+from assistantd.runs.tokens import PER_MESSAGE_OVERHEAD, MessageTokens, count_content
 from assistantd.store import responses as store
 from assistantd.store.blobs import BlobStore
 from assistantd.store.db import Conn, Database
@@ -73,6 +75,9 @@ from assistantd.tools import _citations
 from assistantd.tools.base import Annotated, Tool, ToolContext
 
 log = logging.getLogger("assistantd.responses")
+
+CONVERSATION_TOKENS = MessageTokens()
+"""Token counts of conversation items by item id, for this process (the item rows keep them too)."""
 
 DEFAULT_COMPLETION_RESERVE = 4096
 SANDBOX_LINK = re.compile(r"sandbox:(/mnt/data/[^\s)\]\"'<>]+)")
@@ -153,6 +158,10 @@ class ResponseRun:
         self._calls_made = 0
         """Built-in tool calls made so far (``max_tool_calls`` bounds them)."""
         self._containers_used: list[str] = []
+        self.conversation_id: str | None = options.get("conversation")
+        self._counted: dict[str, int] = {}
+        self._log_ids: set[str] = set()
+        """Token counts of conversation items first counted by this response (saved with them at the end)."""
 
     @property
     def run(self) -> RunRecord:
@@ -213,7 +222,7 @@ class ResponseRun:
             return
         self._mcp_specs = parse_specs(entries, self.mcp_limits)
         async with self.db.read() as conn:
-            stored = await store.context_items(conn, self.run.id)
+            stored = await self._context(conn)
             mine = await store.items_of(conn, self.run.id)
         context = [s.item for s in stored if s.item is not None]
         listings = known_listings(self._mcp_specs, context)
@@ -243,12 +252,45 @@ class ResponseRun:
                 ChatMessage("tool", output or "", tool_call_id=call_id),
             ]
 
+    async def _context(self, conn: Conn) -> list[store.StoredItem]:
+        """What the model sees before this response's own turns: its conversation's items (or its chain's),
+        then its own input."""
+        if self.conversation_id is None:
+            return await store.context_items(conn, self.run.id)
+        head = await conversation.context(conn, self.conversation_id)
+        self._log_ids = {s.id for s in head}
+        return head + [s for s in await store.items_of(conn, self.run.id) if s.id not in self._log_ids]
+
+    async def _pieces(self, stored: list[store.StoredItem]) -> tuple[list[ChatMessage], list[int]]:
+        """The context as chat messages with each one's prompt tokens; a conversation item's count is taken
+        from the item (counted once, then kept with it) rather than tokenized again on every turn."""
+        messages: list[ChatMessage] = []
+        sizes: list[int] = []
+        for s in stored:
+            item = s.item
+            if item is None:
+                continue
+            chat = await chat_messages([item], self.blobs)
+            if not chat:
+                continue
+            logged = s.id in self._log_ids
+            known = s.tokens if s.tokens is not None else CONVERSATION_TOKENS.get(s.id) if logged else None
+            each = [count_content(m.content) + PER_MESSAGE_OVERHEAD for m in chat] if known is None else None
+            if each is not None and logged and item.status != "in_progress":
+                CONVERSATION_TOKENS.put(s.id, sum(each))
+                self._counted[s.id] = sum(each)
+            messages += chat
+            sizes += each if each is not None else [known or 0] + [0] * (len(chat) - 1)
+        return messages, sizes
+
     async def turn_input(self, route: Route, extra: tuple[ChatMessage, ...], server: ServerTools) -> TurnInput:
         run = self.run
         async with self.db.read() as conn:
-            stored = await store.context_items(conn, run.id)
-        messages = await chat_messages([s.item for s in stored if s.item is not None], self.blobs)
-        messages += self._own_turns() + list(extra)
+            stored = await self._context(conn)
+        messages, sizes = await self._pieces(stored)
+        own = self._own_turns() + list(extra)
+        messages += own
+        sizes += [count_content(m.content) + PER_MESSAGE_OVERHEAD for m in own]
         response_format, hint = response_format_for(run, route)
         system = "\n\n".join(p for p in (run.instructions, hint) if p)
         head = [ChatMessage("system", system)] if system else []
@@ -262,7 +304,6 @@ class ResponseRun:
             else min(DEFAULT_COMPLETION_RESERVE, route.context_window // 4)
         )
         budget = route.context_window - reserve
-        sizes = [count_content(m.content) + PER_MESSAGE_OVERHEAD for m in messages]
         fixed = sum(count_content(m.content) + PER_MESSAGE_OVERHEAD for m in head)
         total = fixed + sum(sizes)
         over = False
@@ -278,7 +319,7 @@ class ResponseRun:
         tools = function_specs(run.tools) + [tool.function(entry) for tool, entry in server.values()]
         request = TurnRequest(
             model=run.model,
-            messages=head + messages,
+            messages=head + merge_calls(messages),
             tools=tools,
             tool_choice=tool_choice_for(run.tool_choice, server) if tools else None,
             parallel_tool_calls=run.parallel_tool_calls if tools else None,
@@ -494,8 +535,14 @@ class ResponseRun:
         output = [store.StoredItem(i.id, "output", i.type, store.item_data(i)) for i in self.output]
         run_id = self.run.id
 
+        conversation_id = self.conversation_id if values["status"] in ("completed", "incomplete") else None
+        counted = list(self._counted.items())
+
         async def add_output(conn: Conn) -> None:
             await store.add_items(conn, run_id, "output", output, ts)
+            if conversation_id is not None:
+                inputs = [s for s in await store.items_of(conn, run_id) if s.role == "input"]
+                await conversation.append(conn, conversation_id, run_id, [*inputs, *output], ts, counted)
 
         async with self.w.batch():  # the output and the final state in one transaction
             await self.w.write(add_output)

@@ -7,7 +7,7 @@ run's own turns: assistant text, and assistant tool calls each followed by its `
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,7 +15,9 @@ from typing import Any
 
 from assistantd.backends.base import ChatMessage, FunctionSpec, ToolCall, TurnRequest
 from assistantd.backends.registry import Route
+from assistantd.runs.item_chat import chat_messages, data_url
 from assistantd.runs.tokens import PER_MESSAGE_OVERHEAD, MessageTokens, count_contents
+from assistantd.store import responses as item_codec
 from assistantd.store.blobs import BlobStore
 from assistantd.store.records import MessageRecord, RunRecord, RunStepRecord
 from assistantd.tools.base import Tool
@@ -68,24 +70,6 @@ async def _content(message: MessageRecord, blobs: BlobStore) -> str | list[dict[
     if len(parts) == len(texts):
         return "\n".join(texts)
     return parts
-
-
-async def data_url(blobs: BlobStore, file_id: str) -> str | None:
-    chunks = []
-    try:
-        async for chunk in blobs.open(file_id):
-            chunks.append(chunk)
-    except FileNotFoundError:
-        return None
-    data = b"".join(chunks)
-    mime = "image/png"
-    if data[:3] == b"\xff\xd8\xff":
-        mime = "image/jpeg"
-    elif data[:4] == b"GIF8":
-        mime = "image/gif"
-    elif data[8:12] == b"WEBP":
-        mime = "image/webp"
-    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
 ServerTools = Mapping[str, tuple[Tool, dict[str, Any]]]
@@ -149,6 +133,48 @@ async def _thread_sizes(records: Sequence[MessageRecord], messages: Sequence[Cha
     return [n or 0 for n in known]
 
 
+def _in_context(m: MessageRecord) -> bool:
+    """Thread messages, and the items a response or a client added (function calls and their outputs):
+    an Assistants run's own tool calls were never context for later runs, as OpenAI's were not."""
+    return m.type == "message" or m.run_id is None or not m.run_id.startswith("run_")
+
+
+async def _thread_chat(
+    records: Sequence[MessageRecord], blobs: BlobStore
+) -> tuple[list[MessageRecord], list[ChatMessage]]:
+    """The thread's rows as chat messages, one each (a row that gives the model nothing is left out)."""
+    kept: list[MessageRecord] = []
+    out: list[ChatMessage] = []
+    for m in records:
+        if m.type == "message":
+            kept.append(m)
+            out.append(ChatMessage("user" if m.role == "user" else "assistant", await _content(m, blobs)))
+            continue
+        if m.data is None or m.data.get("kind") == item_codec.FOREIGN:
+            continue
+        chat = await chat_messages([item_codec.item_of(m.data)], blobs)
+        if len(chat) == 1:
+            kept.append(m)
+            out.append(chat[0])
+    return kept, out
+
+
+def _calls_only(m: ChatMessage) -> bool:
+    return bool(m.tool_calls) and not m.content
+
+
+def merge_calls(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """Consecutive assistant messages that only call tools become one (parallel calls, as upstreams expect)."""
+    out: list[ChatMessage] = []
+    for m in messages:
+        last = out[-1] if out else None
+        if last is not None and m.role == last.role == "assistant" and _calls_only(m) and _calls_only(last):
+            out[-1] = dataclasses.replace(last, tool_calls=(*last.tool_calls, *m.tool_calls))
+            continue
+        out.append(m)
+    return out
+
+
 def response_format_for(run: RunRecord, route: Route) -> tuple[dict[str, Any] | None, str | None]:
     fmt = run.response_format
     if not isinstance(fmt, dict) or fmt.get("type") == "text":
@@ -177,11 +203,11 @@ async def build_turn(
     """The next turn's request. ``history`` is the whole thread, oldest first."""
     response_format, schema_hint = response_format_for(run, route)
     system = _system_prompt(run, schema_hint)
-    before = [m for m in history if m.run_id != run.id]
+    before = [m for m in history if m.run_id != run.id and _in_context(m)]
     own = {m.id: m for m in history if m.run_id == run.id}
     if run.truncation_strategy.get("type") == "last_messages" and run.truncation_strategy.get("last_messages"):
         before = before[-int(run.truncation_strategy["last_messages"]) :]
-    thread_msgs = [ChatMessage("user" if m.role == "user" else "assistant", await _content(m, blobs)) for m in before]
+    before, thread_msgs = await _thread_chat(before, blobs)
     server = server or {}
     tail = _run_turns(steps, own, server) + list(extra)
     head = [ChatMessage("system", system)] if system else []
@@ -206,7 +232,7 @@ async def build_turn(
     tools = function_specs(run.tools) + [tool.function(entry) for tool, entry in server.values()]
     request = TurnRequest(
         model=run.model,
-        messages=head + thread_msgs + tail,
+        messages=head + merge_calls(thread_msgs) + tail,
         tools=tools,
         tool_choice=tool_choice_for(run.tool_choice, server) if tools else None,
         parallel_tool_calls=run.parallel_tool_calls if tools else None,

@@ -16,6 +16,7 @@ from typing import Any
 from assistantd.ids import new_id
 from assistantd.runs.events import RunEvent, RunEventLog
 from assistantd.runs.objects import run_to_wire, step_to_wire
+from assistantd.services import message_items
 from assistantd.services.messages import to_wire as message_to_wire
 from assistantd.store import jobs, repos
 from assistantd.store.db import Conn, Database
@@ -200,6 +201,9 @@ class RunWriter:
     async def save_step(self, step: RunStepRecord, event: str | None) -> None:
         async def write(conn: Conn) -> None:
             await repos.run_steps.update(conn, step.id, _values(step))
+            if step.type == "tool_calls" and step.status == "completed":
+                calls = step.step_details.get("tool_calls") or []
+                await message_items.append_calls(conn, self.run, calls, step.completed_at or now())
 
         await self._write(write, (event, step_to_wire(step)) if event else None)
 

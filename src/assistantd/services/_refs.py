@@ -23,8 +23,9 @@ _NAMES: dict[Kind, str] = {
 
 
 def check_id(kind: Kind, value: str, param: str) -> None:
-    """A malformed ID is a 400, as OpenAI's "Expected an ID that begins with 'thread'"."""
-    if not has_prefix(kind, value):
+    """A malformed ID is a 400, as OpenAI's "Expected an ID that begins with 'thread'". A conversation's id
+    is a thread id (one id space)."""
+    if not has_prefix(kind, value) and not (kind == "thread" and has_prefix("conversation", value)):
         raise InvalidRequest(
             f"Invalid '{param}': '{value}'. Expected an ID that begins with '{EXPECTED_BEGINNING[kind]}'.",
             param=param,

@@ -151,7 +151,7 @@ class Messages:
 
     async def list_messages(self, thread_id: str, page: PageParams, run_id: str | None) -> WireObject:
         check_id("thread", thread_id, "thread_id")
-        where: dict[str, str] = {"thread_id": thread_id}
+        where: dict[str, str] = {"thread_id": thread_id, "type": "message"}
         if run_id is not None:
             where["run_id"] = run_id
         async with self.ctx.db.read() as conn:
@@ -164,7 +164,7 @@ class Messages:
         check_id("thread", thread_id, "thread_id")
         check_id("message", message_id, "message_id")
         record = await repos.messages.get(conn, message_id)
-        if record is None or record.thread_id != thread_id:
+        if record is None or record.thread_id != thread_id or record.type != "message":
             await self._thread(conn, thread_id)
             raise missing("message", message_id)
         return record

@@ -85,6 +85,8 @@ class StoredItem:
     """``input`` or ``output``."""
     type: str
     data: dict[str, Any]
+    tokens: int | None = None
+    """Its prompt tokens as counted once before (conversation items keep theirs), or None."""
 
     @property
     def item(self) -> items.Item | None:

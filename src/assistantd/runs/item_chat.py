@@ -1,4 +1,4 @@
-"""A response's context as chat-completions messages: neutral items → what the upstream reads.
+"""Neutral items as chat-completions messages: what the upstream reads of a conversation's log (both APIs).
 
 Reasoning and records the upstream cannot read are left out; consecutive function calls become one
 assistant message; an ``input_file`` is given as its extracted text (as a vector store's files are read).
@@ -7,13 +7,13 @@ assistant message; an ``input_file`` is given as its extracted text (as a vector
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 from typing import Any
 
 from assistantd import items
 from assistantd.backends.base import ChatMessage, ToolCall
 from assistantd.retrieval.extract import ExtractError, extract_text
-from assistantd.runs.context import data_url
 from assistantd.store.blobs import BlobStore
 
 
@@ -38,6 +38,24 @@ async def chat_messages(context: list[items.Item], blobs: BlobStore) -> list[Cha
             out.append(ChatMessage("assistant", None, (ToolCall(item.id, item.name, item.arguments),)))
             out.append(ChatMessage("tool", output or "", tool_call_id=item.id))
     return out
+
+
+async def data_url(blobs: BlobStore, file_id: str) -> str | None:
+    chunks = []
+    try:
+        async for chunk in blobs.open(file_id):
+            chunks.append(chunk)
+    except FileNotFoundError:
+        return None
+    data = b"".join(chunks)
+    mime = "image/png"
+    if data[:3] == b"\xff\xd8\xff":
+        mime = "image/jpeg"
+    elif data[:4] == b"GIF8":
+        mime = "image/gif"
+    elif data[8:12] == b"WEBP":
+        mime = "image/webp"
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
 def _role(role: str) -> Any:

@@ -1,0 +1,1 @@
+"""The Conversations API: a conversation is a thread, read and written as one ordered item log."""
