@@ -1,4 +1,5 @@
-"""The ``assistantd`` command: ``serve`` (the HTTP server), ``setup-sandbox``, ``--version``.
+"""The ``assistantd`` command: ``serve`` (the HTTP server), ``import`` (an export from OpenAI),
+``setup-sandbox``, ``--version``.
 
 A mistake in the configuration ends ``serve`` with one or two lines saying what to change and exit status 2,
 never a traceback: unknown settings, out-of-range values, an unusable or already-served data dir, a port in
@@ -35,6 +36,19 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port, 0 for any free one (default 8000, or ASSISTANTD_PORT)")
     serve.add_argument("--data-dir", help="data directory (default ./assistantd-data, or ASSISTANTD_DATA_DIR)")
     serve.add_argument("--config", help="TOML settings file (or ASSISTANTD_CONFIG_FILE)")
+    imp = sub.add_parser(
+        "import",
+        help="import assistants, threads, files and vector stores exported from OpenAI",
+        description="Import an export of OpenAI objects (a folder of JSONL files, or one JSONL file; see "
+        "docs/importing.md), keeping their IDs. Objects already present are skipped, so it can run again. "
+        "Works whether the server is running or not. Exit status: 0 imported (or already present), 1 some "
+        "object was malformed or could not be written (the rest was imported), 2 usage error.",
+    )
+    imp.add_argument("path", help="export folder, or one JSONL file whose lines say their 'object'")
+    imp.add_argument("--data-dir", help="data directory (default ./assistantd-data, or ASSISTANTD_DATA_DIR)")
+    imp.add_argument("--config", help="TOML settings file (or ASSISTANTD_CONFIG_FILE)")
+    imp.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    imp.set_defaults(host=None, port=None)
     setup = sub.add_parser("setup-sandbox", help="build the code_interpreter sandbox's Python venv")
     setup.add_argument("--path", help="venv directory (default: the parent of ASSISTANTD_CODE_INTERPRETER_PYTHON)")
     setup.add_argument("--force", action="store_true", help="reinstall even when up to date")
@@ -49,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE_ERROR
     if args.command == "setup-sandbox":
         return _setup_sandbox(args.path, args.force)
+    if args.command == "import":
+        return _import(args)
     return _serve(args)
 
 
@@ -119,6 +135,22 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         lock.close()
     return 0 if server.started else 1
+
+
+def _import(args: argparse.Namespace) -> int:
+    """Import an export; the summary goes to stdout, the progress bar and usage errors to stderr."""
+    import asyncio
+    from pathlib import Path
+
+    from assistantd.importer import DumpError, import_dump
+
+    settings = _settings(args)
+    try:
+        report = asyncio.run(import_dump(Path(args.path), settings, show_progress=not args.no_progress))
+    except DumpError as exc:
+        _fail(str(exc))
+    print(report.render())
+    return report.exit_code
 
 
 def _setup_sandbox(path: str | None, force: bool) -> int:

@@ -1,8 +1,8 @@
 """The OpenAI Agents SDK for Python keeping state in a conversation (responses-clients.md §2): ``conversation_id``
 (it sends ``conversation`` and only the new items, so the server must append the response's ``function_call`` to
 the conversation) and ``OpenAIConversationsSession`` (it reads the items, posts without ``conversation``, then adds
-the output items back with ``conversations.items.create``). Conversations are not served yet: strict xfails, to
-be turned into plain tests when they land."""
+the output items back with ``conversations.items.create``); and ``conversation_id`` on a thread made through the
+Assistants API (a thread is a conversation)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from agents import Agent, OpenAIConversationsSession, OpenAIResponsesModel, Runn
 
 from assistantd.backends.scripted import Call
 from tests.clients.conftest import Served
-
-pytestmark = pytest.mark.xfail(strict=True, reason="/v1/conversations is not served yet (issue 9, lead)")
 
 ECHO = "(scripted demo backend, not a language model) You said: "
 
@@ -75,3 +73,23 @@ async def test_openai_conversations_session(served: Served, client: openai.Async
         "message",
     ]
     assert "conversation" not in served.recorder.posts()[-1].request_json()
+
+
+async def test_conversation_id_on_an_assistants_thread(served: Served, client: openai.AsyncOpenAI) -> None:
+    """A thread made through Assistants, continued by the Agents SDK as its conversation, read back as a thread."""
+    thread = await client.beta.threads.create(messages=[{"role": "user", "content": "hello from Assistants"}])
+    served.backend.add(Call(("get_weather", '{"city": "Rome"}')))
+    result = await Runner.run(_agent(client), "weather in Rome?", conversation_id=thread.id)
+    assert result.final_output == "The tool returned: sunny in Rome", served.recorder.dump()
+    session = OpenAIConversationsSession(conversation_id=thread.id, openai_client=client)
+    stored = await session.get_items()
+    assert [i.get("type", "message") for i in stored] == [
+        "message",
+        "message",
+        "function_call",
+        "function_call_output",
+        "message",
+    ]
+    messages = await client.beta.threads.messages.list(thread.id, order="asc")
+    assert [m.role for m in messages.data] == ["user", "user", "assistant"]
+    assert messages.data[2].content[0].text.value == "The tool returned: sunny in Rome"  # type: ignore[union-attr]

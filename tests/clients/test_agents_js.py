@@ -4,8 +4,6 @@ unlike what responses-clients.md noted for an earlier capture.)"""
 
 from __future__ import annotations
 
-import pytest
-
 from assistantd.backends.scripted import Call
 from tests.clients.conftest import Served, run_node
 
@@ -37,7 +35,6 @@ def test_previous_response_id(served: Served) -> None:
     assert [m.role for m in prompt if m.role in ("user", "assistant")] == ["user", "assistant", "user"]
 
 
-@pytest.mark.xfail(strict=True, reason="/v1/conversations is not served yet (issue 9, lead)")
 def test_conversation_id(served: Served) -> None:
     served.backend.add(Call(("get_weather", '{"city": "Paris"}')))
     out = run_node("agents_js.mjs", served, "conversation")

@@ -131,9 +131,10 @@ class Responses:
         else:
             context = await _context(conn, req.previous_response_id)
         entries = stored_entries(await named_files(conn, req.entries()), context)
-        _check_outputs(entries, context)
         if conversation_id is not None:
             await conversation.check_boundary(conn, conversation_id, entries)
+        _check_outputs(entries, context)
+        if conversation_id is not None:
             conversation.check_answered(context, entries)
         raw_tools = [t.model_dump(mode="json", exclude_none=True) if t.runnable else {} for t in req.tools]
         parse_specs(raw_tools, self.mcp_limits)

@@ -59,10 +59,10 @@ def message_item(record: MessageRecord) -> items.MessageItem:
     if record.data is not None and record.data.get("type") == "message":
         item = codec.item_of(record.data)
         assert isinstance(item, items.MessageItem)
-        status = "incomplete" if record.status == "incomplete" else item.status
-        return items.MessageItem(record.id, item.role, item.parts, status)
+        kept: items.ItemStatus = "incomplete" if record.status == "incomplete" else item.status
+        return items.MessageItem(record.id, item.role, item.parts, kept)
     parts = tuple(p for raw in record.content if (p := _part(raw)) is not None)
-    role = "assistant" if record.role == "assistant" else "user"
+    role: items.Role = "assistant" if record.role == "assistant" else "user"
     status: items.ItemStatus = "completed"
     if record.status in ("in_progress", "incomplete"):
         status = record.status  # type: ignore[assignment]
