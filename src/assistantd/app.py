@@ -22,8 +22,11 @@ from assistantd.backends.base import ModelBackend
 from assistantd.backends.registry import BackendRegistry
 from assistantd.containers.router import router as containers_router
 from assistantd.containers.service import Containers
+from assistantd.conversations.router import router as conversations_router
+from assistantd.conversations.service import Conversations
 from assistantd.errors import install_error_handlers
 from assistantd.mcp.spec import McpLimits
+from assistantd.prompts.router import router as prompts_router
 from assistantd.responses import router as responses_router
 from assistantd.responses.service import Responses
 from assistantd.responses.session import LiveEvents, ResponseRun
@@ -117,6 +120,7 @@ def create_app(
         mcp_limits = McpLimits.from_settings(settings)
         engine.sessions["response"] = lambda run: ResponseRun(db, events, blobs, run, live, containers, mcp_limits)
         app.state.responses = Responses(ctx, engine, events, workers, backends, live, containers)
+        app.state.conversations = Conversations(ctx)
         app.state.services = Services(
             settings=settings,
             assistants=Assistants(ctx),
@@ -160,6 +164,8 @@ def create_app(
         v1.include_router(module.router)
     v1.include_router(responses_router.router)
     v1.include_router(containers_router)
+    v1.include_router(prompts_router)
+    v1.include_router(conversations_router)
     app.include_router(v1)
 
     @app.get("/health", include_in_schema=False)

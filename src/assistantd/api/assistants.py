@@ -1,4 +1,4 @@
-"""/v1/assistants"""
+"""/v1/assistants, and /v1/assistants/{assistant_id}/versions (our extension)."""
 
 from __future__ import annotations
 
@@ -38,3 +38,9 @@ async def modify_assistant(
 @router.delete("/assistants/{assistant_id}")
 async def delete_assistant(assistant_id: str, assistants: AssistantsDep) -> WireResponse:
     return wire(await assistants.delete_assistant(assistant_id))
+
+
+@router.get("/assistants/{assistant_id}/versions")
+async def list_assistant_versions(assistant_id: str, page: Page, assistants: AssistantsDep) -> WireResponse:
+    """Our extension: every version of the assistant (one per create or modify), newest first."""
+    return wire(await assistants.list_assistant_versions(assistant_id, page))

@@ -19,6 +19,7 @@ from assistantd.errors import InvalidRequest, NotFound
 from assistantd.ids import new_id
 from assistantd.mcp.flow import match_approvals, parse_specs
 from assistantd.mcp.spec import McpLimits
+from assistantd.prompts.resolve import apply_prompt
 from assistantd.responses import conversation, protocol
 from assistantd.responses._entries import ForeignInput, ItemReference
 from assistantd.responses._tools import CodeInterpreterTool, FileSearchTool, FunctionTool, McpTool
@@ -96,6 +97,7 @@ class Responses:
     ) -> tuple[dict[str, Any], list[store.StoredItem]]:
         """Check the request against what exists (nothing is stored by a rejected request) and build the run
         record and the input items."""
+        req = await apply_prompt(conn, req)
         if not req.model:
             raise InvalidRequest("Missing required parameter: 'model'.", param="model")
         if self.backends.resolve(req.model) is None:
@@ -104,8 +106,6 @@ class Responses:
                 param="model",
                 code="model_not_found",
             )
-        if req.prompt is not None:
-            raise InvalidRequest("Stored prompts are not supported yet.", param="prompt")
         for i, tool in enumerate(req.tools):
             if isinstance(tool, FileSearchTool):
                 for j, store_id in enumerate(tool.vector_store_ids):

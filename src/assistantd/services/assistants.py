@@ -1,12 +1,20 @@
-"""Assistants: create, list, retrieve, modify, delete."""
+"""Assistants: create, list, retrieve, modify, delete; and their versions (our extension).
+
+An assistant is a prompt with versions: create writes version 1 and every modify, whatever it changes (even
+only ``metadata``, or nothing), writes the next one, a snapshot of every field. Version N is thus the state
+after the Nth write, which a ``prompt={"id": "asst_...", "version": "N"}`` reference runs and a run records
+(``assistant_version`` in its options). Versions go when the assistant is deleted (the foreign key cascades).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from assistantd.errors import InvalidRequest
 from assistantd.ids import new_id
 from assistantd.services._context import Context, WireObject, now
 from assistantd.services._refs import check_id, missing, tool_resources_json
+from assistantd.store import prompts as versions
 from assistantd.store import repos
 from assistantd.store._crud import PageParams
 from assistantd.store.records import AssistantRecord
@@ -16,10 +24,23 @@ from assistantd.wire.common import deleted, dump, list_page
 
 def to_wire(a: AssistantRecord) -> WireObject:
     """``openai.types.beta.Assistant``."""
+    return {"id": a.id, "object": "assistant", "created_at": a.created_at, **_fields(a)}
+
+
+def version_to_wire(v: versions.AssistantVersionRecord) -> WireObject:
+    """``assistant.version`` (our extension): the assistant's fields as they were at ``version``."""
     return {
-        "id": a.id,
-        "object": "assistant",
-        "created_at": a.created_at,
+        "object": "assistant.version",
+        "assistant_id": v.assistant_id,
+        "version": v.version,
+        "created_at": v.created_at,
+        **_fields(v),
+    }
+
+
+def _fields(a: AssistantRecord | versions.AssistantVersionRecord) -> WireObject:
+    """What an assistant is, as OpenAI renders it (with its defaults filled in)."""
+    return {
         "name": a.name,
         "description": a.description,
         "model": a.model,
@@ -31,6 +52,35 @@ def to_wire(a: AssistantRecord) -> WireObject:
         "temperature": 1.0 if a.temperature is None else a.temperature,
         "reasoning_effort": a.reasoning_effort,
         "response_format": "auto" if a.response_format is None else a.response_format,
+    }
+
+
+def version_cursor(value: str | None, param: str) -> int | None:
+    """A version list's ``after``/``before``: a version number."""
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise InvalidRequest(f"Invalid '{param}': '{value[:64]}'. Expected a version number.", param=param)
+    return int(value)
+
+
+def version_page(page: PageParams) -> versions.VersionPage:
+    return versions.VersionPage(
+        limit=page.limit,
+        order=page.order,
+        after=version_cursor(page.after, "after"),
+        before=version_cursor(page.before, "before"),
+    )
+
+
+def version_list(data: list[WireObject], has_more: bool) -> WireObject:
+    """OpenAI's list envelope, with version numbers (as strings) for ``first_id``/``last_id``: the cursors."""
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": str(data[0]["version"]) if data else None,
+        "last_id": str(data[-1]["version"]) if data else None,
+        "has_more": has_more,
     }
 
 
@@ -69,7 +119,9 @@ class Assistants:
             resources = req.tool_resources.model_dump(exclude_none=True) if req.tool_resources else None
             values["tool_resources"] = await tool_resources_json(conn, resources)
             await repos.assistants.insert(conn, values)
-        return to_wire(AssistantRecord(**values))
+            record = AssistantRecord(**values)
+            await versions.add_assistant_version(conn, record, record.created_at)
+        return to_wire(record)
 
     async def list_assistants(self, page: PageParams) -> WireObject:
         async with self.ctx.db.read() as conn:
@@ -104,15 +156,25 @@ class Assistants:
             if "tool_resources" in given:
                 resources = req.tool_resources.model_dump(exclude_none=True) if req.tool_resources else None
                 values["tool_resources"] = await tool_resources_json(conn, resources)
-            if values:
-                found = await repos.assistants.update(conn, assistant_id, values)
-            else:
-                found = await repos.assistants.get(conn, assistant_id) is not None
-            if not found:
+            before = await versions.lock_assistant(conn, assistant_id)
+            if before is None:
                 raise missing("assistant", assistant_id)
+            if not await versions.has_assistant_versions(conn, assistant_id):
+                await versions.add_assistant_version(conn, before, before.created_at)  # made before versions
+            if values:
+                await repos.assistants.update(conn, assistant_id, values)
             record = await repos.assistants.get(conn, assistant_id)
-        assert record is not None
+            assert record is not None
+            await versions.add_assistant_version(conn, record, now())
         return to_wire(record)
+
+    async def list_assistant_versions(self, assistant_id: str, page: PageParams) -> WireObject:
+        """``GET /v1/assistants/{id}/versions`` (our extension): newest first unless ``order=asc``."""
+        cursor = version_page(page)
+        await self.get_record(assistant_id)
+        async with self.ctx.db.read() as conn:
+            records, has_more = await versions.page_assistant_versions(conn, assistant_id, cursor)
+        return version_list([version_to_wire(r) for r in records], has_more)
 
     async def delete_assistant(self, assistant_id: str) -> WireObject:
         check_id("assistant", assistant_id, "assistant_id")

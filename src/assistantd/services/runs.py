@@ -20,6 +20,7 @@ from assistantd.runs.events import END_EVENTS, RunEvent, RunEventLog, RunStream
 from assistantd.runs.objects import TERMINAL, run_to_wire, step_to_wire
 from assistantd.runs.persist import RunWriter
 from assistantd.runs.worker import WorkerPool
+from assistantd.services import message_items
 from assistantd.services._context import Context, WireObject, now
 from assistantd.services._included import CONTENT_INCLUDE, IncludedStream
 from assistantd.services._refs import check_id, missing
@@ -28,6 +29,7 @@ from assistantd.services.runs_guard import ensure_no_active_run
 from assistantd.services.threads import insert_thread
 from assistantd.services.threads import to_wire as thread_to_wire
 from assistantd.store import jobs, repos
+from assistantd.store import prompts as assistant_versions
 from assistantd.store import runs as run_queries
 from assistantd.store._crud import PageParams
 from assistantd.store.db import Conn
@@ -108,6 +110,7 @@ class Runs:
             raise NotFound(f"No assistant found with id '{req.assistant_id}'.", param="assistant_id")
         await ensure_no_active_run(conn, thread.id, for_message=False)
         values = self._run_values(run_id, thread, assistant, req, additional)
+        values["options"] = {"assistant_version": await assistant_versions.latest_assistant_version(conn, assistant.id)}
         await repos.runs.insert(conn, values)
         await jobs.enqueue(conn, run_id, time.time())
         return RunRecord(**values)
@@ -304,6 +307,8 @@ class Runs:
                 step.id,
                 {"step_details": details, "status": "completed", "completed_at": step.completed_at, "usage": usage},
             )
+            # The calls and their outputs join the thread's item log (a conversation shows them in order).
+            await message_items.append_calls(conn, run, details["tool_calls"], step.completed_at or now())
             await repos.runs.update(conn, run_id, {"status": "queued", "required_action": None})
             await jobs.enqueue(conn, run_id, time.time())
             run = await self._get(conn, thread_id, run_id)

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import assistantd.store.containers  # noqa: F401  (its tables join Base.metadata)
+from assistantd.store import prompts  # noqa: F401  (its tables join Base.metadata)
 from assistantd.store.tables import Base
 
 config = context.config
