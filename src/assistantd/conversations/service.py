@@ -16,9 +16,10 @@ from assistantd.errors import InvalidRequest, NotFound
 from assistantd.ids import new_id
 from assistantd.responses import protocol as rp
 from assistantd.responses._entries import ItemReference
+from assistantd.responses.render import item_json
 from assistantd.responses.service import named_files, stored_entries, stored_json
 from assistantd.services._context import Context, WireObject, now
-from assistantd.services.message_items import log_item, row_values
+from assistantd.services.message_items import log_item, message_item, row_values
 from assistantd.store import conversation_items as log
 from assistantd.store import repos
 from assistantd.store import responses as codec
@@ -60,6 +61,8 @@ def _matches(t: ThreadRecord, metadata: Mapping[str, str]) -> bool:
 
 
 def _item_json(record: MessageRecord, include: Sequence[str]) -> dict[str, Any]:
+    if record.type == "message":
+        return item_json(message_item(record), include)
     return stored_json(log_item(record), include)
 
 

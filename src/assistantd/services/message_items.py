@@ -73,8 +73,10 @@ def log_item(record: MessageRecord, tokens: int | None = None) -> codec.StoredIt
     """Any row of the log as a stored item (a foreign item keeps its ``{"kind": "foreign"}`` data)."""
     if record.type == "message":
         item = message_item(record)
-        return codec.StoredItem(record.id, "input", "message", codec.item_data(item), tokens)
-    return codec.StoredItem(record.id, "input", record.type, dict(record.data or {}), tokens)
+        return codec.StoredItem(record.id, "input", "message", codec.item_data(item), tokens, item)
+    data = dict(record.data or {})
+    parsed = None if data.get("kind") == codec.FOREIGN else codec.item_of(data)
+    return codec.StoredItem(record.id, "input", record.type, data, tokens, parsed)
 
 
 # --- neutral → Assistants content -------------------------------------------------------------------------

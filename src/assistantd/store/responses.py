@@ -87,10 +87,14 @@ class StoredItem:
     data: dict[str, Any]
     tokens: int | None = None
     """Its prompt tokens as counted once before (conversation items keep theirs), or None."""
+    parsed: items.Item | None = dataclasses.field(default=None, compare=False, repr=False)
+    """The neutral item when whoever made this already had it (so reading a long log parses each row once)."""
 
     @property
     def item(self) -> items.Item | None:
         """The neutral item, or None for a foreign one."""
+        if self.parsed is not None:
+            return self.parsed
         return None if self.data.get("kind") == FOREIGN else item_of(self.data)
 
 
