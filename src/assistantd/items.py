@@ -198,6 +198,17 @@ class McpApprovalResponseItem:
     type: Literal["mcp_approval_response"] = "mcp_approval_response"
 
 
+@dataclass(frozen=True, slots=True)
+class CompactionItem:
+    """What ``/v1/responses/compact`` replaced the earlier turns with: a summary the model is shown in their
+    place, carried by clients as the opaque ``encrypted_content`` (``responses/compaction.py``)."""
+
+    id: str
+    summary: str
+    encrypted_content: str
+    type: Literal["compaction"] = "compaction"
+
+
 Item = (
     MessageItem
     | FunctionCallItem
@@ -209,6 +220,7 @@ Item = (
     | McpListToolsItem
     | McpApprovalRequestItem
     | McpApprovalResponseItem
+    | CompactionItem
 )
 
 

@@ -260,6 +260,7 @@ def test_foreign_item_types_are_the_sdks_remaining_input_types() -> None:
         "mcp_call",
         "mcp_approval_request",
         "mcp_approval_response",
+        "compaction",
     }
     assert sdk == modelled | FOREIGN_ITEM_TYPES
 

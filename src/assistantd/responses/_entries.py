@@ -15,9 +15,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from assistantd import items
+from assistantd.responses import _compacted as compaction
 from assistantd.responses._input import (
     CodeInterpreterCall,
     CodeLogs,
+    Compaction,
     FileSearchCall,
     Foreign,
     FunctionCall,
@@ -150,6 +152,11 @@ def to_entry(item: BaseModel, new_id: Callable[[str], str] = new_item_id) -> Inp
             return items.McpApprovalResponseItem(
                 item.id or new_id("mcpr_"), item.approval_request_id, item.approve, item.reason
             )
+        case Compaction():
+            text = compaction.summary_of(item.encrypted_content)
+            if text is None:  # another server's compaction: kept, not readable here
+                return ForeignInput(item.type, item.model_dump(mode="json", exclude_unset=True))
+            return items.CompactionItem(item.id or new_id("cmp_"), text, item.encrypted_content)
         case Foreign():
             return ForeignInput(item.type, item.model_dump(mode="json", exclude_unset=True))
     raise TypeError(f"not an input item: {type(item).__name__}")

@@ -50,7 +50,6 @@ FOREIGN_ITEM_TYPES = frozenset(
         "tool_search_output",
         "additional_tools",
         "configuration_update",
-        "compaction",
         "compaction_trigger",
         "image_generation_call",
         "local_shell_call",
@@ -254,6 +253,12 @@ class McpApprovalResponse(Lenient):
     reason: str | None = None
 
 
+class Compaction(Lenient):
+    type: Literal["compaction"]
+    encrypted_content: String
+    id: String | None = None
+
+
 class Foreign(BaseModel):
     """An OpenAI item type no tool here makes (``FOREIGN_ITEM_TYPES``), kept whole as the client sent it."""
 
@@ -274,6 +279,7 @@ _TAGGED = (
     "mcp_call",
     "mcp_approval_request",
     "mcp_approval_response",
+    "compaction",
 )
 
 
@@ -305,6 +311,7 @@ InputItem = Annotated[
     | Annotated[McpCall, Tag("mcp_call")]
     | Annotated[McpApprovalRequest, Tag("mcp_approval_request")]
     | Annotated[McpApprovalResponse, Tag("mcp_approval_response")]
+    | Annotated[Compaction, Tag("compaction")]
     | Annotated[Foreign, Tag("foreign")],
     Discriminator(_item_tag),
 ]

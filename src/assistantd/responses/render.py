@@ -221,6 +221,8 @@ def item_json(item: items.Item, include: Collection[str] = ()) -> dict[str, Any]
                 "approve": item.approve,
                 "reason": item.reason,
             }
+        case items.CompactionItem():
+            return {"type": "compaction", "id": item.id, "encrypted_content": item.encrypted_content}
     raise TypeError(f"not an item: {type(item).__name__}")
 
 

@@ -12,7 +12,6 @@ from assistantd.api._json import WireResponse, wire
 from assistantd.api._route import WireRoute
 from assistantd.api.pagination import Include
 from assistantd.api.sse import RESPONSES_DONE, Replay, sse
-from assistantd.errors import InvalidRequest
 from assistantd.responses.protocol import CompactRequest, CreateResponse, InputTokensRequest
 from assistantd.responses.service import Responses
 from assistantd.runs.events import RunStream
@@ -38,9 +37,8 @@ async def create_response(req: CreateResponse, responses: ResponsesDep) -> Respo
 
 
 @router.post("/responses/compact")
-async def compact_response(req: CompactRequest) -> WireResponse:
-    """Checked like OpenAI's (``model`` is required), then refused: compaction is not implemented yet."""
-    raise InvalidRequest("Compaction is not supported by this server yet.", param="input", code="unsupported")
+async def compact_response(req: CompactRequest, responses: ResponsesDep) -> WireResponse:
+    return wire(await responses.compact(req))
 
 
 @router.get("/responses/{response_id}", response_model=None)

@@ -20,7 +20,7 @@ from assistantd.ids import new_id
 from assistantd.mcp.flow import match_approvals, parse_specs
 from assistantd.mcp.spec import McpLimits
 from assistantd.prompts.resolve import apply_prompt
-from assistantd.responses import conversation, protocol
+from assistantd.responses import compaction, conversation, protocol
 from assistantd.responses._entries import ForeignInput, ItemReference
 from assistantd.responses._tools import CodeInterpreterTool, FileSearchTool, FunctionTool, McpTool
 from assistantd.responses.render import RequestEcho, item_json, response_json
@@ -301,6 +301,38 @@ class Responses:
             "first_id": data[0]["id"] if data else None,
             "last_id": data[-1]["id"] if data else None,
             "has_more": has_more,
+        }
+
+    async def compact(self, req: protocol.CompactRequest) -> WireObject:
+        """The context (``previous_response_id``'s chain, then ``input``) compacted: the user's messages and
+        one compaction item holding the model's summary of the rest (``compaction.py``). Nothing is stored."""
+        route = self.backends.resolve(req.model)
+        if route is None:
+            raise InvalidRequest(
+                f"The requested model '{req.model}' does not exist or no upstream serves it.",
+                param="model",
+                code="model_not_found",
+            )
+        async with self.ctx.db.read() as conn:
+            context = await _context(conn, req.previous_response_id)
+            entries = stored_entries(await named_files(conn, req.entries()), context)
+        neutral = [s.item for s in (*context, *entries) if s.item is not None]
+        if not neutral:
+            raise InvalidRequest("There is nothing to compact: give 'input' or 'previous_response_id'.", param="input")
+        summary, usage = await compaction.summarize(route, req.model, req.instructions, neutral)
+        output = [item_json(i) for i in compaction.compacted(neutral, summary)]
+        return {
+            "id": new_id("response"),
+            "object": "response.compaction",
+            "created_at": now(),
+            "output": output,
+            "usage": {
+                "input_tokens": usage.prompt_tokens,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": usage.completion_tokens,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": usage.prompt_tokens + usage.completion_tokens,
+            },
         }
 
     async def input_tokens(self, req: protocol.InputTokensRequest) -> WireObject:

@@ -276,7 +276,7 @@ class ResponseRun:
             logged = s.id in self._log_ids
             known = s.tokens if s.tokens is not None else CONVERSATION_TOKENS.get(s.id) if logged else None
             each = [count_content(m.content) + PER_MESSAGE_OVERHEAD for m in chat] if known is None else None
-            if each is not None and logged and item.status != "in_progress":
+            if each is not None and logged and getattr(item, "status", "completed") != "in_progress":
                 CONVERSATION_TOKENS.put(s.id, sum(each))
                 self._counted[s.id] = sum(each)
             messages += chat

@@ -33,6 +33,8 @@ async def chat_messages(context: list[items.Item], blobs: BlobStore) -> list[Cha
                 out.append(ChatMessage("assistant", None, (call,)))
         elif isinstance(item, items.FunctionOutputItem):
             out.append(ChatMessage("tool", item.output, tool_call_id=item.call_id))
+        elif isinstance(item, items.CompactionItem):
+            out.append(ChatMessage("user", f"{COMPACTED_PREFIX}\n{item.summary}"))
         elif isinstance(item, items.McpCallItem):
             output = item.output if item.error is None else f"Error: {item.error}"
             out.append(ChatMessage("assistant", None, (ToolCall(item.id, item.name, item.arguments),)))
@@ -56,6 +58,9 @@ async def data_url(blobs: BlobStore, file_id: str) -> str | None:
     elif data[8:12] == b"WEBP":
         mime = "image/webp"
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+COMPACTED_PREFIX = "[A summary of the earlier conversation, which was compacted]"
 
 
 def _role(role: str) -> Any:

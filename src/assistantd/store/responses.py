@@ -29,6 +29,7 @@ _TYPES: dict[str, type[Any]] = {
     "mcp_list_tools": items.McpListToolsItem,
     "mcp_approval_request": items.McpApprovalRequestItem,
     "mcp_approval_response": items.McpApprovalResponseItem,
+    "compaction": items.CompactionItem,
 }
 _PARTS: dict[str, type[Any]] = {
     "text": items.TextPart,
