@@ -9,6 +9,7 @@ never be seen until it ended.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx2
@@ -19,7 +20,7 @@ from asgi_lifespan import LifespanManager
 from assistantd import Settings, create_app
 from assistantd.backends.scripted import Hang, Say, ScriptedBackend
 from tests._responses_sse import parse_sse, validate_response_events
-from tests._support import assert_api_error, assert_error
+from tests._support import assert_api_error, assert_error, db_count
 from tests.responses.conftest import MODEL, eventually, wait_terminal
 
 
@@ -214,3 +215,31 @@ async def test_queued_at_shutdown_runs_after_the_restart(settings: Settings) -> 
 def _client(app: Any) -> openai.AsyncOpenAI:
     http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://test")
     return openai.AsyncOpenAI(base_url="http://test/v1", api_key="sk-test", http_client=http, max_retries=0)
+
+
+@pytest.mark.settings(run_workers=1)
+async def test_replay_of_a_queued_response_follows_the_database(
+    served: openai.AsyncOpenAI, backend: ScriptedBackend, settings: Settings
+) -> None:
+    """A replay of a response no execution here has started reads its events from the database, where they
+    are written as they happen (what lets another process, PostgreSQL deployments, replay it), and follows
+    them until the response ends."""
+    words = " ".join(f"w{i}" for i in range(20))
+    backend.add(Hang("holding the only slot"), Say(words, delay=0.02))
+    holder = await served.responses.create(model=MODEL, input="one", background=True)
+    await eventually(lambda: _status_is(served, holder.id, "in_progress"), what="it to start")
+    queued = await served.responses.create(model=MODEL, input="two", background=True)
+    assert (await served.responses.retrieve(queued.id)).status == "queued"
+
+    async def follow() -> list[dict[str, Any]]:
+        return [e.to_dict() async for e in await served.responses.retrieve(queued.id, stream=True)]
+
+    replay = asyncio.create_task(follow())
+    await asyncio.sleep(0.3)
+    assert not replay.done()
+    await served.responses.cancel(holder.id)
+    replayed = await asyncio.wait_for(replay, 30)
+    validate_response_events(replayed)
+    assert replayed[-1]["type"] == "response.completed"
+    assert replayed[-1]["response"]["output"][0]["content"][0]["text"] == words
+    assert db_count(settings, "response_events", "WHERE response_id = ?", queued.id) == len(replayed)

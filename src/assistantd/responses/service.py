@@ -40,6 +40,10 @@ from assistantd.store.db import Conn
 from assistantd.store.records import RunRecord
 
 DEFAULT_MAX_NUM = 100
+REPLAY_POLL_SECONDS = 0.1
+"""How often a replay of a response running elsewhere looks for its new events."""
+REPLAY_END_GRACE = 20
+"""Polls a replay waits, once the response has ended, for its last events before it stops."""
 
 
 class Responses:
@@ -227,21 +231,18 @@ class Responses:
     async def _replay(self, response_id: str, after: int) -> AsyncGenerator[RunEvent, None]:
         with self.events.subscribe(response_id) as queue:
             live = self.live.get(response_id)
-            if live is not None:
-                seen = list(live)  # taken in the same step as the subscription: nothing falls between
-            else:
-                async with self.ctx.db.read() as conn:
-                    seen = await store.events_of(conn, response_id)
-                    run = await self._get(conn, response_id)
-                if not seen and run.status not in TERMINAL:
-                    seen = []  # queued: everything is still to come
+            if live is None:
+                # Another process runs it, or it has not started: its events come from the database, where
+                # they are written as they happen.
+                async for event in self._poll(response_id, after):
+                    yield event
+                return
+            seen = list(live)  # taken in the same step as the subscription: nothing falls between
             last = -1
             for stored_event in seen:
                 last = stored_event["sequence_number"]
                 if last > after:
                     yield RunEvent(stored_event["type"], stored_event)
-            if live is None and seen:
-                return
             while True:
                 event = await queue.get()
                 if event.event == STREAM_END:
@@ -250,6 +251,26 @@ class Responses:
                     yield event
                 if event.event in END_EVENTS:
                     return
+
+    async def _poll(self, response_id: str, after: int) -> AsyncGenerator[RunEvent, None]:
+        last = after
+        grace = REPLAY_END_GRACE  # a response's final state is written just before its last events
+        while True:
+            async with self.ctx.db.read() as conn:
+                found = await store.events_of(conn, response_id, last)
+                run = await repos.runs.get(conn, response_id)
+            for stored_event in found:
+                last = stored_event["sequence_number"]
+                yield RunEvent(stored_event["type"], stored_event)
+                if stored_event["type"] in END_EVENTS:
+                    return
+            if run is None:
+                return
+            if run.status in TERMINAL and not found:
+                grace -= 1
+                if grace <= 0:
+                    return
+            await asyncio.sleep(REPLAY_POLL_SECONDS)
 
     async def delete(self, response_id: str) -> WireObject:
         async with self.ctx.db.write() as conn:

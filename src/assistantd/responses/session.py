@@ -18,6 +18,8 @@ they end.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -75,6 +77,9 @@ from assistantd.tools import _citations
 from assistantd.tools.base import Annotated, Tool, ToolContext
 
 log = logging.getLogger("assistantd.responses")
+
+EVENT_SAVE_SECONDS = 0.1
+"""How long a background response's new events wait before they are written (a batch per interval)."""
 
 CONVERSATION_TOKENS = MessageTokens()
 """Token counts of conversation items by item id, for this process (the item rows keep them too)."""
@@ -160,8 +165,13 @@ class ResponseRun:
         self._containers_used: list[str] = []
         self.conversation_id: str | None = options.get("conversation")
         self._counted: dict[str, int] = {}
-        self._log_ids: set[str] = set()
         """Token counts of conversation items first counted by this response (saved with them at the end)."""
+        self._log_ids: set[str] = set()
+        self._saved = 0
+        """How many of a background response's events are in the database (written as they happen, a batch at
+        a time, so a process other than this one can replay them)."""
+        self._saver: asyncio.Task[None] | None = None
+        self._flushing = asyncio.Lock()
 
     @property
     def run(self) -> RunRecord:
@@ -177,6 +187,24 @@ class ResponseRun:
             if self._log is not None:
                 self._log.append(event)
             self.events.publish(self.run.id, RunEvent(event["type"], event))
+        if self._log is not None and rendered and self._saver is None:
+            self._saver = asyncio.create_task(self._save_events())
+
+    async def _save_events(self, delay: float = EVENT_SAVE_SECONDS) -> None:
+        """Write the events published since the last write (one transaction per batch)."""
+        await asyncio.sleep(delay)
+        self._saver = None
+        await self._flush_events()
+
+    async def _flush_events(self) -> None:
+        assert self._log is not None
+        async with self._flushing:  # one writer at a time: no event is written twice
+            batch = self._log[self._saved :]
+            if not batch:
+                return
+            async with self.db.write() as conn:
+                await store.add_events(conn, self.run.id, batch)
+            self._saved += len(batch)
 
     def feed(self, event: items.ItemEvent) -> None:
         if isinstance(event, items.ItemDone):
@@ -559,8 +587,12 @@ class ResponseRun:
             rendered = []
         self._publish(rendered)
         if self._log is not None:
-            async with self.db.write() as conn:
-                await store.add_events(conn, run_id, self._log)
+            saver, self._saver = self._saver, None
+            if saver is not None:
+                saver.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await saver
+            await self._flush_events()
         self.live.close(run_id)
         self.events.publish(run_id, RunEvent(STREAM_END, {}))
         options = self.run.options or {}
