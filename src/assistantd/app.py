@@ -28,6 +28,7 @@ from assistantd.errors import install_error_handlers
 from assistantd.mcp.spec import McpLimits
 from assistantd.prompts.router import router as prompts_router
 from assistantd.responses import router as responses_router
+from assistantd.responses import socket as responses_socket
 from assistantd.responses.service import Responses
 from assistantd.responses.session import LiveEvents, ResponseRun
 from assistantd.retrieval.search import build_retrieval
@@ -167,6 +168,7 @@ def create_app(
     v1.include_router(prompts_router)
     v1.include_router(conversations_router)
     app.include_router(v1)
+    app.include_router(responses_socket.router, prefix="/v1")  # authenticates inside: a WebSocket route
 
     @app.get("/health", include_in_schema=False)
     async def health() -> JSONResponse:

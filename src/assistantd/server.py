@@ -158,7 +158,7 @@ def build_config(app: Any, settings: Settings, **overrides: Any) -> ServerConfig
         "log_level": settings.log_level,
         "log_config": None,  # our logging.basicConfig formats uvicorn's records too
         "access_log": settings.access_log,
-        "ws": "none",
+        "ws": "websockets-sansio",  # the Responses API's WebSocket mode (responses/socket.py)
         "lifespan": "on",
         "timeout_keep_alive": 5,
         "timeout_graceful_shutdown": 10,

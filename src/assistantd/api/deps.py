@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from assistantd.errors import InvalidRequest, Unauthorized
 from assistantd.services.assistants import Assistants
@@ -34,7 +35,7 @@ class Services:
     vector_store_files: VectorStoreFiles
 
 
-def services(request: Request) -> Services:
+def services(request: HTTPConnection) -> Services:
     svc = request.app.state.services
     assert isinstance(svc, Services)
     return svc
@@ -94,7 +95,7 @@ VectorStoresDep = Annotated[VectorStores, Depends(_vector_stores)]
 VectorStoreFilesDep = Annotated[VectorStoreFiles, Depends(_vector_store_files)]
 
 
-async def authenticate(request: Request) -> None:
+async def authenticate(request: HTTPConnection) -> None:
     """Bearer keys from ``ASSISTANTD_API_KEYS``; with none configured any key is accepted."""
     keys = services(request).settings.api_key_set
     header = request.headers.get("authorization", "")

@@ -68,11 +68,13 @@ class Responses:
 
     # --- create --------------------------------------------------------------------------------------
 
-    async def create(self, req: protocol.CreateResponse) -> WireObject | RunStream:
-        """The response when it is done (or queued, for ``background``), or its event stream (``stream``)."""
+    async def create(self, req: protocol.CreateResponse, socket: str | None = None) -> WireObject | RunStream:
+        """The response when it is done (or queued, for ``background``), or its event stream (``stream``).
+        ``socket`` names the WebSocket connection it came on: a ``store: false`` response is kept for that
+        connection alone (``responses/socket.py``)."""
         response_id = new_id("response")
         async with self.ctx.db.read() as conn:
-            values, entries = await self._prepare(conn, response_id, req)
+            values, entries = await self._prepare(conn, response_id, req, socket)
         if req.stream:
             stream = RunStream(self.events.subscribe(response_id))
             try:
@@ -97,7 +99,7 @@ class Responses:
         return body
 
     async def _prepare(
-        self, conn: Conn, response_id: str, req: protocol.CreateResponse
+        self, conn: Conn, response_id: str, req: protocol.CreateResponse, socket: str | None = None
     ) -> tuple[dict[str, Any], list[store.StoredItem]]:
         """Check the request against what exists (nothing is stored by a rejected request) and build the run
         record and the input items."""
@@ -133,7 +135,7 @@ class Responses:
             await get_conversation(conn, conversation_id, param="conversation")
             context = await conversation.context(conn, conversation_id)
         else:
-            context = await _context(conn, req.previous_response_id)
+            context = await _context(conn, req.previous_response_id, socket)
         entries = stored_entries(await named_files(conn, req.entries()), context)
         if conversation_id is not None:
             await conversation.check_boundary(conn, conversation_id, entries)
@@ -154,6 +156,8 @@ class Responses:
         values = _run_values(
             response_id, req, tools, echo, {id(t): containers[i] for i, t in enumerate(req.tools) if i in containers}
         )
+        if socket is not None and not req.store:
+            values["options"]["socket"] = socket
         if req.truncation == "disabled":
             route = self.backends.resolve(req.model)
             assert route is not None
@@ -201,7 +205,9 @@ class Responses:
 
     async def _get(self, conn: Conn, response_id: str) -> RunRecord:
         run = await repos.runs.get(conn, response_id)
-        if run is None or run.kind != "response":
+        if run is None or run.kind != "response" or _socket_of(run) is not None:
+            # A WebSocket's store:false response is kept for its connection only: not stored, as far as
+            # anyone else can tell.
             raise NotFound(f"Response with id '{response_id}' not found.", param="response_id")
         return run
 
@@ -271,6 +277,14 @@ class Responses:
                 if grace <= 0:
                     return
             await asyncio.sleep(REPLAY_POLL_SECONDS)
+
+    async def forget(self, response_id: str) -> None:
+        """Remove a WebSocket's ``store: false`` response (evicted from its connection, or the connection
+        closed); a stored response is left alone."""
+        async with self.ctx.db.write() as conn:
+            run = await repos.runs.get(conn, response_id)
+            if run is not None and _socket_of(run) is not None and run.status in TERMINAL:
+                await store.delete_response(conn, response_id)
 
     async def delete(self, response_id: str) -> WireObject:
         async with self.ctx.db.write() as conn:
@@ -392,12 +406,13 @@ async def named_files(conn: Conn, entries: list[protocol.InputEntry]) -> list[pr
     return out
 
 
-async def _context(conn: Conn, previous_response_id: str | None) -> list[store.StoredItem]:
-    """The items a response continuing ``previous_response_id`` sees (none without one)."""
+async def _context(conn: Conn, previous_response_id: str | None, socket: str | None = None) -> list[store.StoredItem]:
+    """The items a response continuing ``previous_response_id`` sees (none without one). A ``store: false``
+    response made on a WebSocket is found only on that connection."""
     if previous_response_id is None:
         return []
     parent = await repos.runs.get(conn, previous_response_id)
-    if parent is None or parent.kind != "response":
+    if parent is None or parent.kind != "response" or _socket_of(parent) not in (None, socket):
         raise InvalidRequest(
             f"Previous response with id '{previous_response_id}' not found.",
             param="previous_response_id",
@@ -452,6 +467,11 @@ def stored_json(s: store.StoredItem, include: Sequence[str]) -> dict[str, Any]:
 
 
 EngineTool = FunctionTool | FileSearchTool | CodeInterpreterTool | McpTool
+
+
+def _socket_of(run: RunRecord) -> str | None:
+    socket = (run.options or {}).get("socket")
+    return str(socket) if socket is not None else None
 
 
 def _run_values(

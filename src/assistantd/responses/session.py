@@ -596,7 +596,7 @@ class ResponseRun:
         self.live.close(run_id)
         self.events.publish(run_id, RunEvent(STREAM_END, {}))
         options = self.run.options or {}
-        if options.get("store") is False and options.get("stream"):
+        if options.get("store") is False and options.get("stream") and not options.get("socket"):
             # Streamed and not to be stored: nothing is kept once the client has had it (a non-streamed one
             # is removed by the request that waits for it, after reading it).
             async with self.db.write() as conn:
