@@ -38,6 +38,8 @@ class Citation:
 class TextPart:
     text: str
     citations: tuple[Citation, ...] = ()
+    logprobs: tuple[dict[str, Any], ...] = ()
+    """Token log probabilities of an answer, when they were asked for and the upstream gave them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +251,7 @@ class TextDelta:
     index: int
     """The content part's index in the message."""
     delta: str
+    logprobs: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

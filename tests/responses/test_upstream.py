@@ -70,3 +70,38 @@ async def test_reasoning_streams_as_summary_events(client: openai.AsyncOpenAI, u
         final = await s.get_final_response()
     assert types.index("response.reasoning_summary_text.delta") < types.index("response.output_text.delta")
     assert [o.type for o in final.output] == ["reasoning", "message"]
+
+
+def logprob_chunks(*pieces: str) -> list[dict[str, Any]]:
+    """Text chunks carrying ``logprobs.content`` as an OpenAI-compatible upstream streams them when asked."""
+    chunks = text_chunks(*pieces)
+    for chunk, piece in zip(chunks[1 : 1 + len(pieces)], pieces, strict=True):
+        token = {"token": piece, "logprob": -0.5, "bytes": list(piece.encode()), "top_logprobs": []}
+        top = {"token": piece.upper(), "logprob": -2.0, "bytes": list(piece.upper().encode())}
+        chunk["choices"][0]["logprobs"] = {"content": [{**token, "top_logprobs": [top]}]}
+    return chunks
+
+
+async def test_logprobs_where_the_upstream_gives_them(client: openai.AsyncOpenAI, upstream: FakeUpstream) -> None:
+    upstream.scenarios["lp"] = lambda n: stream(logprob_chunks("Hel", "lo"))
+    response = await client.responses.create(
+        model="lp", input="hi", include=["message.output_text.logprobs"], top_logprobs=1
+    )
+    asked = upstream.requests[-1]
+    assert asked["logprobs"] is True and asked["top_logprobs"] == 1
+    text = response.output[0].content[0]  # type: ignore[union-attr]
+    assert text.type == "output_text" and [t.token for t in text.logprobs or []] == ["Hel", "lo"]
+    assert text.logprobs is not None and text.logprobs[0].top_logprobs[0].token == "HEL"
+    deltas: list[Any] = []
+    async with client.responses.stream(model="lp", input="hi", include=["message.output_text.logprobs"]) as s:
+        async for event in s:
+            if event.type == "response.output_text.delta":
+                deltas.append(event.logprobs)
+        final = await s.get_final_response()
+    assert [[t.token for t in d] for d in deltas] == [["Hel"], ["lo"]]
+    assert final.output_text == "Hello"
+    # Not asked for: not requested upstream, and the output has none.
+    upstream.scenarios["lp"] = lambda n: stream(text_chunks("plain"))
+    plain = await client.responses.create(model="lp", input="hi")
+    assert "logprobs" not in upstream.requests[-1]
+    assert plain.output[0].content[0].logprobs == []  # type: ignore[union-attr]

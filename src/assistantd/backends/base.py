@@ -77,11 +77,16 @@ class TurnRequest:
     models require) or ``max_tokens``, by the upstream's dialect (``backends/dialect.py``)."""
     response_format: dict[str, Any] | None = None
     reasoning_effort: str | None = None
+    logprobs: bool = False
+    top_logprobs: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class TextDelta:
     text: str
+    logprobs: tuple[dict[str, Any], ...] = ()
+    """The tokens' log probabilities, when the request asked for them and the upstream gave them (each
+    ``{"token", "logprob", "bytes", "top_logprobs"}``, as chat completions stream them)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,6 +94,10 @@ def request_json(req: TurnRequest) -> dict[str, Any]:
         value = getattr(req, key)
         if value is not None:
             body[key] = value
+    if req.logprobs:
+        body["logprobs"] = True
+        if req.top_logprobs:
+            body["top_logprobs"] = req.top_logprobs
     return body
 
 
@@ -281,7 +285,7 @@ async def _parse_stream(lines: AsyncIterator[bytes]) -> AsyncIterator[TurnEvent]
             if reasoning and isinstance(reasoning, str):
                 yield ReasoningDelta(reasoning)
             if delta.get("content"):
-                yield TextDelta(str(delta["content"]))
+                yield TextDelta(str(delta["content"]), _logprobs(choice))
             for tc in delta.get("tool_calls") or []:
                 fn = tc.get("function") or {}
                 yield ToolCallDelta(
@@ -294,6 +298,25 @@ async def _parse_stream(lines: AsyncIterator[bytes]) -> AsyncIterator[TurnEvent]
                 finish = str(choice["finish_reason"])
     if finish is not None or usage is not None:
         yield TurnEnd(finish or "stop", usage)
+
+
+def _logprobs(choice: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """A chunk's token log probabilities (``choice.logprobs.content``), kept only when well formed."""
+    found = (choice.get("logprobs") or {}).get("content") if isinstance(choice.get("logprobs"), dict) else None
+    if not isinstance(found, list):
+        return ()
+    out = []
+    for t in found:
+        if isinstance(t, dict) and isinstance(t.get("token"), str) and isinstance(t.get("logprob"), int | float):
+            top = [
+                {"token": str(x.get("token")), "logprob": float(x.get("logprob") or 0.0), "bytes": x.get("bytes")}
+                for x in t.get("top_logprobs") or []
+                if isinstance(x, dict)
+            ]
+            out.append(
+                {"token": t["token"], "logprob": float(t["logprob"]), "bytes": t.get("bytes"), "top_logprobs": top}
+            )
+    return tuple(out)
 
 
 class _CallIndexes:

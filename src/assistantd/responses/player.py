@@ -64,11 +64,12 @@ class ResponsePlayer:
         self._reasoning_id: str | None = None
         self._reasoning_text = ""
         self._reasoning_closed = False
+        self._logprobs: tuple[dict[str, Any], ...] = ()
 
     async def play(self, stream: AsyncIterator[TurnEvent]) -> PlayedResponseTurn:
         async for event in stream:
             if isinstance(event, TextDelta):
-                self._text(event.text)
+                self._text(event.text, event.logprobs)
             elif isinstance(event, ReasoningDelta):
                 self._reasoning(event.text)
             elif isinstance(event, ToolCallDelta):
@@ -97,7 +98,7 @@ class ResponsePlayer:
         self.s.feed(items.PartDone(self._reasoning_id, 0, items.TextPart(self._reasoning_text)))
         self.s.feed(items.ItemDone(items.ReasoningItem(self._reasoning_id, (self._reasoning_text,))))
 
-    def _text(self, text: str) -> None:
+    def _text(self, text: str, logprobs: tuple[dict[str, Any], ...] = ()) -> None:
         r = self.result
         if not text or self._calls:
             return  # text after tool calls in one turn: upstream noise, not a message
@@ -109,16 +110,18 @@ class ResponsePlayer:
                 self.s.feed(items.ItemAdded(items.MessageItem(r.message_id, "assistant", (), "in_progress")))
                 self.s.feed(items.PartAdded(r.message_id, 0, items.TextPart("")))
         r.text += text
+        self._logprobs += logprobs
         if not self.hold:
-            self._show(self.citer.feed(text) if self.citer else [_citations.Piece(text=text)])
+            self._show(self.citer.feed(text) if self.citer else [_citations.Piece(text=text)], logprobs)
 
-    def _show(self, pieces: list[_citations.Piece]) -> None:
+    def _show(self, pieces: list[_citations.Piece], logprobs: tuple[dict[str, Any], ...] = ()) -> None:
         message_id = self.result.message_id
         assert message_id is not None
         for piece in pieces:
             if piece.text:
                 self._shown += piece.text
-                self.s.feed(items.TextDelta(message_id, 0, piece.text))
+                self.s.feed(items.TextDelta(message_id, 0, piece.text, logprobs))
+                logprobs = ()  # given once, with the first piece of the text they came with
             if piece.annotation is not None:
                 citation = self.s.citation(piece.annotation)
                 self.s.feed(items.CitationAdded(message_id, 0, len(self._citations), citation))
@@ -165,12 +168,12 @@ class ResponsePlayer:
         assert r.message_id is not None
         if self.hold:
             if status == "completed":  # validated; an answer that never passed is not output
-                part = items.TextPart(r.text)
+                part = items.TextPart(r.text, (), self._logprobs)
                 self.s.feed_whole(items.MessageItem(r.message_id, "assistant", (part,), status))
             return
         if self.citer is not None:
             self._show(self.citer.finish())
-        part = items.TextPart(self._shown, tuple(self._citations))
+        part = items.TextPart(self._shown, tuple(self._citations), self._logprobs)
         self.s.feed(items.PartDone(r.message_id, 0, part))
         self.s.feed(items.ItemDone(items.MessageItem(r.message_id, "assistant", (part,), status)))
 

@@ -71,7 +71,7 @@ def output_part_json(part: items.Part) -> dict[str, Any]:
     """A content part of an assistant message (``output_text`` or ``refusal``)."""
     if isinstance(part, items.TextPart):
         annotations = [annotation_json(c) for c in part.citations]
-        return {"type": "output_text", "text": part.text, "annotations": annotations, "logprobs": []}
+        return {"type": "output_text", "text": part.text, "annotations": annotations, "logprobs": list(part.logprobs)}
     if isinstance(part, items.RefusalPart):
         return {"type": "refusal", "refusal": part.refusal}
     return input_part_json(part)

@@ -167,6 +167,10 @@ class ResponseRun:
         self._counted: dict[str, int] = {}
         """Token counts of conversation items first counted by this response (saved with them at the end)."""
         self._log_ids: set[str] = set()
+        top = int(((options.get("echo") or {}).get("top_logprobs")) or 0)
+        wanted = "message.output_text.logprobs" in self.include or top > 0
+        self._top_logprobs: int | None = top if wanted else None
+        """Log probabilities to ask the upstream for (None: none), with this many alternatives per token."""
         self._saved = 0
         """How many of a background response's events are in the database (written as they happen, a batch at
         a time, so a process other than this one can replay them)."""
@@ -356,6 +360,8 @@ class ResponseRun:
             max_tokens=max(completion_left, 1) if completion_left is not None else None,
             response_format=response_format,
             reasoning_effort=run.reasoning_effort,
+            logprobs=self._top_logprobs is not None,
+            top_logprobs=self._top_logprobs or None,
         )
         return TurnInput(request, total, over, completion_spent=completion_left is not None and completion_left <= 0)
 

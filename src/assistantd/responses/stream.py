@@ -148,7 +148,7 @@ class ResponseEvents:
             case items.PartAdded():
                 self._part(out, self._get(event.item_id), event.index, event.part)
             case items.TextDelta():
-                self._text(out, self._get(event.item_id), event.index, event.delta)
+                self._text(out, self._get(event.item_id), event.index, event.delta, event.logprobs)
             case items.CitationAdded():
                 self._citation(out, self._get(event.item_id), event.index, event.citation)
             case items.PartDone():
@@ -210,7 +210,9 @@ class ResponseEvents:
     def _open_part(self, out: list[Event], o: _Open, index: int) -> _Part:
         return o.parts[index] if index in o.parts else self._part(out, o, index, items.TextPart(""))
 
-    def _text(self, out: list[Event], o: _Open, index: int, delta: str) -> None:
+    def _text(
+        self, out: list[Event], o: _Open, index: int, delta: str, logprobs: tuple[dict[str, Any], ...] = ()
+    ) -> None:
         p = self._open_part(out, o, index)
         if not delta:
             return
@@ -223,7 +225,12 @@ class ResponseEvents:
             self._emit(out, "response.refusal.delta", **self._ids(o), content_index=p.position, delta=delta)
         else:
             self._emit(
-                out, "response.output_text.delta", **self._ids(o), content_index=p.position, delta=delta, logprobs=[]
+                out,
+                "response.output_text.delta",
+                **self._ids(o),
+                content_index=p.position,
+                delta=delta,
+                logprobs=list(logprobs),
             )
 
     def _citation(self, out: list[Event], o: _Open, index: int, citation: items.Citation) -> None:
@@ -266,7 +273,12 @@ class ResponseEvents:
             for citation in part.citations[p.annotations :]:
                 self._citation(out, o, index, citation)
             self._emit(
-                out, "response.output_text.done", **self._ids(o), content_index=p.position, text=part.text, logprobs=[]
+                out,
+                "response.output_text.done",
+                **self._ids(o),
+                content_index=p.position,
+                text=part.text,
+                logprobs=list(part.logprobs),
             )
             self._emit(
                 out, "response.content_part.done", **self._ids(o), content_index=p.position, part=output_part_json(part)

@@ -75,6 +75,7 @@ def _part(data: dict[str, Any]) -> items.Part:
     fields = {k: v for k, v in data.items() if k != "kind"}
     if data["kind"] == "text":
         fields["citations"] = tuple(items.Citation(**c) for c in fields.get("citations") or ())
+        fields["logprobs"] = tuple(fields.get("logprobs") or ())
     part: items.Part = _PARTS[data["kind"]](**fields)
     return part
 
