@@ -26,6 +26,7 @@ from assistantd.store import responses as codec
 from assistantd.store._crud import PageParams
 from assistantd.store.db import Conn
 from assistantd.store.records import MessageRecord, ThreadRecord
+from assistantd.wire.common import list_page
 
 from .lookup import get_conversation
 from .protocol import ConversationCreate, ConversationUpdate, ItemsCreate
@@ -132,13 +133,7 @@ class Conversations:
                     break
                 cursor = dataclasses.replace(cursor, after=batch[-1].id)
         data = [conversation_json(t) for t in out]
-        return {
-            "object": "list",
-            "data": data,
-            "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None,
-            "has_more": has_more,
-        }
+        return list_page(data, has_more)
 
     # --- items ---------------------------------------------------------------------------------------
 
@@ -150,26 +145,14 @@ class Conversations:
             rows = await new_rows(conn, conversation_id, entries, ts)
             await log.append(conn, rows)
         data = [stored_json(s, include) for s in entries]
-        return {
-            "object": "list",
-            "data": data,
-            "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None,
-            "has_more": False,
-        }
+        return list_page(data, False)
 
     async def list_items(self, conversation_id: str, page: PageParams, include: Sequence[str]) -> WireObject:
         async with self.ctx.db.read() as conn:
             await get_conversation(conn, conversation_id)
             records, has_more = await repos.messages.page(conn, page, {"thread_id": conversation_id})
         data = [_item_json(r, include) for r in records]
-        return {
-            "object": "list",
-            "data": data,
-            "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None,
-            "has_more": has_more,
-        }
+        return list_page(data, has_more)
 
     async def _item(self, conn: Conn, conversation_id: str, item_id: str) -> MessageRecord:
         await get_conversation(conn, conversation_id)

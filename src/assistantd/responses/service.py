@@ -38,6 +38,7 @@ from assistantd.store import responses as store
 from assistantd.store import vector_stores as vs
 from assistantd.store.db import Conn
 from assistantd.store.records import RunRecord
+from assistantd.wire.common import list_page
 
 DEFAULT_MAX_NUM = 100
 REPLAY_POLL_SECONDS = 0.1
@@ -330,13 +331,7 @@ class Responses:
             stored = stored[ids.index(after) + 1 :]
         page, has_more = stored[:limit], len(stored) > limit
         data = [stored_json(s, include) for s in page]
-        return {
-            "object": "list",
-            "data": data,
-            "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None,
-            "has_more": has_more,
-        }
+        return list_page(data, has_more)
 
     async def compact(self, req: protocol.CompactRequest) -> WireObject:
         """The context (``previous_response_id``'s chain, then ``input``) compacted: the user's messages and
