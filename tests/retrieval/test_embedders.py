@@ -1,4 +1,4 @@
-"""The embedders: the local model in numpy, the upstream client, the hashing one, and the cache."""
+"""The embedders: the local model on ONNX Runtime, the upstream client, the hashing one, and the cache."""
 
 from __future__ import annotations
 
@@ -49,10 +49,10 @@ async def test_local_model_embeds_meaning() -> None:
     )
     assert np.allclose([np.linalg.norm(v) for v in (query, answer, other)], 1.0, atol=1e-5)
     assert float(query @ answer) > 0.6 > float(query @ other)
-    # Batching and padding do not change a text's vector (values checked against sentence-transformers
-    # once: cosine 0.99999 on every test sentence).
+    # Batching and padding change a text's vector only by the int8 activation quantisation, which is per
+    # batch (the float32 graph matched sentence-transformers at cosine 0.99999 on every test sentence).
     alone = (await model.embed(["How long is the warranty on the X200?"]))[0]
-    assert float(alone @ query) > 0.99999
+    assert float(alone @ query) > 0.99
 
 
 async def test_long_chunks_are_the_mean_of_their_windows() -> None:

@@ -1,6 +1,6 @@
 """The ``Embedder`` seam and its implementations.
 
-* ``LocalEmbedder``: all-MiniLM-L6-v2 in numpy (``minilm.py``), offline, the default;
+* ``LocalEmbedder``: all-MiniLM-L6-v2 on ONNX Runtime (``minilm.py``), offline, the default;
 * ``UpstreamEmbedder``: an OpenAI-compatible ``POST /embeddings``;
 * ``HashingEmbedder``: deterministic feature hashing, for tests (shares words → similar vectors);
 * ``CachedEmbedder``: wraps any of them so identical text is embedded once (an ``EmbeddingCache``).
@@ -13,10 +13,14 @@ Errors are raised as ``EmbeddingError``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import hashlib
 import logging
+import os
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import httpx
@@ -66,29 +70,55 @@ def normalize(vectors: Vectors) -> Vectors:
 
 
 class LocalEmbedder:
-    """all-MiniLM-L6-v2 on the CPU; the model loads on first use (about 0.3 s)."""
+    """all-MiniLM-L6-v2 on the CPU; the model loads on first use (about 1 s: the graph is built and
+    quantised from the weights).
+
+    ``background=True`` (documents) runs on one dedicated thread at a lower scheduling priority (nice
+    +10), with a session using every core: bulk ingestion takes the idle CPU and yields it to API
+    requests. Otherwise (queries) the calling worker thread runs a one-thread session: small texts, no
+    queueing behind an ingestion."""
 
     name = "local:all-MiniLM-L6-v2"
     dimensions = 384
     window_tokens = 200  # ≈ 240 word pieces: within the model's 256
 
     forward_batch = 8
-    """Texts per forward pass: larger batches are slower on CPU (the attention scores leave the cache)."""
+    """Texts per forward pass (similar lengths together: little padding)."""
+
+    def __init__(self, *, background: bool = False) -> None:
+        self.background = background
 
     async def embed(self, texts: Sequence[str]) -> Vectors:
-        return await asyncio.to_thread(self._embed_sync, list(texts))
+        if not self.background:
+            return await asyncio.to_thread(self._embed_sync, list(texts), 1)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_background(), self._embed_sync, list(texts), os.cpu_count() or 1)
 
-    def _embed_sync(self, texts: list[str]) -> Vectors:
+    def _embed_sync(self, texts: list[str], threads: int) -> Vectors:
         from assistantd.retrieval import minilm
 
-        model = minilm.load()
+        model = minilm.load(threads=threads)
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
-        # Similar lengths in one forward pass: less padding.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), self.forward_batch):
             batch = order[start : start + self.forward_batch]
             out[batch] = model.encode([texts[i] for i in batch])
         return out
+
+
+BACKGROUND_NICE = 10
+
+
+def _lower_priority() -> None:
+    """On Linux the nice value is per thread: this lowers the ingestion thread only (and the threads it
+    creates, such as ONNX Runtime's pool)."""
+    with contextlib.suppress(OSError):  # not permitted here: run at normal priority
+        os.setpriority(os.PRIO_PROCESS, 0, min(19, os.getpriority(os.PRIO_PROCESS, 0) + BACKGROUND_NICE))
+
+
+@functools.cache
+def _background() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(1, thread_name_prefix="assistantd-embed", initializer=_lower_priority)
 
 
 class UpstreamEmbedder:

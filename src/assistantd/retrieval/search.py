@@ -1,5 +1,6 @@
 """``Retrieval``: the index, the embedder and the worker, as the vector-store API and the file_search tool
-share them, and the one search routine both use (several queries, several stores, one ranked list)."""
+share them, and ``Searcher``, the one search routine both use (several queries, several stores, one ranked
+list, reranked unless ``ranker`` is ``none``)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ import httpx
 import numpy as np
 import numpy.typing as npt
 
-from assistantd.retrieval.embedders import CachedEmbedder, Embedder, EmbeddingError, make_embedder
+from assistantd.retrieval.embedders import CachedEmbedder, Embedder, EmbeddingError, LocalEmbedder, make_embedder
 from assistantd.retrieval.filters import Filter
 from assistantd.retrieval.index import Hit, Mode, SearchIndex, SearchQuery
+from assistantd.retrieval.rerank import Ranker, candidates, rerank
 from assistantd.retrieval.sqlite_index import SqliteIndex
 from assistantd.retrieval.worker import IngestWorker
 from assistantd.settings import Settings
@@ -29,6 +31,63 @@ log = logging.getLogger("assistantd.retrieval")
 
 
 @dataclass
+class Searcher:
+    """The ranking half of retrieval, with no database: several queries over several stores, fused and
+    reranked into one list. Process-local: the cache of query vectors."""
+
+    index: SearchIndex
+    embedder: Embedder | None
+    """Embeds queries (not cached on disk: queries are many and small); None: keyword search only."""
+    _queries: OrderedDict[str, npt.NDArray[np.float32]] = field(default_factory=OrderedDict)
+
+    async def query_vectors(self, queries: Sequence[str]) -> list[npt.NDArray[np.float32]] | None:
+        if self.embedder is None:
+            return None
+        missing = [q for q in dict.fromkeys(queries) if q not in self._queries]
+        if missing:
+            for query, vector in zip(missing, await self.embedder.embed(missing), strict=True):
+                self._queries[query] = vector
+                if len(self._queries) > QUERY_CACHE:
+                    self._queries.popitem(last=False)
+        return [self._queries[q] for q in queries]
+
+    async def ranked(
+        self,
+        store_ids: Sequence[str],
+        queries: Sequence[str],
+        *,
+        limit: int,
+        filter: Filter | None = None,
+        threshold: float = 0.0,
+        mode: Mode = "hybrid",
+        ranker: Ranker = Ranker.AUTO,
+    ) -> list[Hit]:
+        """The best chunks over every store and query, best first (a chunk found twice keeps its best
+        score), at or above ``threshold``; more than ``limit`` may come back (callers cut after their own
+        checks)."""
+        vectors = None
+        if mode != "keyword":
+            try:
+                vectors = await self.query_vectors(queries)
+            except EmbeddingError as exc:  # the embeddings upstream is down: still answer, from keywords
+                log.warning("query embedding failed, searching by keywords only: %s", exc)
+        pool = candidates(limit, ranker)
+        best: dict[tuple[str, str, int], Hit] = {}
+        for store_id in store_ids:
+            for i, text in enumerate(queries):
+                vector = None if vectors is None else vectors[i]
+                query = SearchQuery(text, vector, pool, filter, mode)
+                hits = await self.index.search(store_id, query)
+                if ranker is Ranker.AUTO:
+                    hits = await rerank(self.index, store_id, query, hits)
+                for hit in hits:
+                    key = (store_id, hit.file_id, hit.chunk_index)
+                    if key not in best or best[key].score < hit.score:
+                        best[key] = dataclasses.replace(hit, store_id=store_id)
+        return [h for h in sorted(best.values(), key=lambda h: -h.score) if h.score >= threshold]
+
+
+@dataclass
 class Retrieval:
     index: SearchIndex
     embedder: Embedder | None
@@ -36,9 +95,7 @@ class Retrieval:
     worker: IngestWorker
     db: Database
     """The main database: a hit counts only while its file is attached and ``completed`` there."""
-    query_embedder: Embedder | None = None
-    """Embeds queries (not cached on disk: queries are many and small); defaults to ``embedder``."""
-    _queries: OrderedDict[str, npt.NDArray[np.float32]] = field(default_factory=OrderedDict)
+    searcher: Searcher
 
     async def start(self) -> None:
         await self.worker.start()
@@ -49,18 +106,6 @@ class Retrieval:
         if close is not None:
             await asyncio.to_thread(close)
 
-    async def _query_vectors(self, queries: Sequence[str]) -> list[npt.NDArray[np.float32]] | None:
-        embedder = self.query_embedder or self.embedder
-        if embedder is None:
-            return None
-        missing = [q for q in dict.fromkeys(queries) if q not in self._queries]
-        if missing:
-            for query, vector in zip(missing, await embedder.embed(missing), strict=True):
-                self._queries[query] = vector
-                if len(self._queries) > QUERY_CACHE:
-                    self._queries.popitem(last=False)
-        return [self._queries[q] for q in queries]
-
     async def search(
         self,
         store_ids: Sequence[str],
@@ -70,23 +115,12 @@ class Retrieval:
         filter: Filter | None = None,
         threshold: float = 0.0,
         mode: Mode = "hybrid",
+        ranker: Ranker = Ranker.AUTO,
     ) -> list[Hit]:
-        """The best chunks over every store and query (a chunk found twice keeps its best score)."""
-        vectors = None
-        if mode != "keyword":
-            try:
-                vectors = await self._query_vectors(queries)
-            except EmbeddingError as exc:  # the embeddings upstream is down: still answer, from keywords
-                log.warning("query embedding failed, searching by keywords only: %s", exc)
-        best: dict[tuple[str, str, int], Hit] = {}
-        for store_id in store_ids:
-            for i, text in enumerate(queries):
-                query = SearchQuery(text, None if vectors is None else vectors[i], limit, filter, mode)
-                for hit in await self.index.search(store_id, query):
-                    key = (store_id, hit.file_id, hit.chunk_index)
-                    if key not in best or best[key].score < hit.score:
-                        best[key] = dataclasses.replace(hit, store_id=store_id)
-        ranked = [h for h in sorted(best.values(), key=lambda h: -h.score) if h.score >= threshold]
+        """``Searcher.ranked``, keeping only chunks of files attached and completed, cut to ``limit``."""
+        ranked = await self.searcher.ranked(
+            store_ids, queries, limit=limit, filter=filter, threshold=threshold, mode=mode, ranker=ranker
+        )
         return (await self._attached(ranked))[:limit]
 
     async def _attached(self, hits: list[Hit]) -> list[Hit]:
@@ -110,6 +144,7 @@ def build_retrieval(settings: Settings, db: Database, blobs: BlobStore, http: ht
     configured embedder."""
     index = SqliteIndex(settings.data_dir / "index.db")
     raw = make_embedder(settings, http)
-    embedder = None if raw is None else CachedEmbedder(raw, index)
+    documents = LocalEmbedder(background=True) if isinstance(raw, LocalEmbedder) else raw
+    embedder = None if documents is None else CachedEmbedder(documents, index)
     worker = IngestWorker(db, blobs, index, embedder, settings.ingest_workers)
-    return Retrieval(index=index, embedder=embedder, worker=worker, db=db, query_embedder=raw)
+    return Retrieval(index=index, embedder=embedder, worker=worker, db=db, searcher=Searcher(index, raw))

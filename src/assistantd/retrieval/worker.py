@@ -17,7 +17,7 @@ import time
 
 from assistantd.retrieval.chunking import ChunkingSpec
 from assistantd.retrieval.embedders import Embedder, EmbeddingError
-from assistantd.retrieval.extract import ExtractError
+from assistantd.retrieval.extract import HEAD_BYTES, ExtractError, check_blob
 from assistantd.retrieval.index import SearchIndex
 from assistantd.retrieval.ingest import ingest, read_blob
 from assistantd.store import repos
@@ -117,6 +117,9 @@ class IngestWorker:
             await self._finish(record, "failed", {"code": "invalid_file", "message": "The file was deleted."})
             return
         try:
+            # Refused from its size and first bytes, a huge file is never read whole.
+            head = await self._head(file.blob_key, file.bytes)
+            await asyncio.to_thread(check_blob, file.bytes, head, file.filename)
             data = await read_blob(self.blobs, file.blob_key)
             result = await ingest(
                 data,
@@ -139,6 +142,21 @@ class IngestWorker:
             await self._finish(record, "failed", {"code": "invalid_file", "message": "The file's bytes are missing."})
             return
         await self._finish(record, "completed", None, result.usage_bytes)
+
+    async def _head(self, key: str, size: int) -> bytes:
+        """The first ``HEAD_BYTES`` of a blob bigger than that (b"" for a smaller one: it is read whole)."""
+        if size <= HEAD_BYTES:
+            return b""
+        head = bytearray()
+        stream = self.blobs.open(key)
+        try:
+            async for chunk in stream:
+                head += chunk
+                if len(head) >= HEAD_BYTES:
+                    break
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
+        return bytes(head[:HEAD_BYTES])
 
     async def _finish(
         self, record: VectorStoreFileRecord, status: str, error: dict[str, str] | None, usage_bytes: int = 0
