@@ -31,6 +31,7 @@ from assistantd.responses import router as responses_router
 from assistantd.responses import socket as responses_socket
 from assistantd.responses.service import Responses
 from assistantd.responses.session import LiveEvents, ResponseRun
+from assistantd.retrieval.rewrite import QueryRewriter
 from assistantd.retrieval.search import build_retrieval
 from assistantd.runs import tokens
 from assistantd.runs.engine import RunEngine
@@ -130,7 +131,7 @@ def create_app(
             files=Files(ctx),
             models=Models(ctx, http),
             runs=Runs(ctx, engine, events, workers, backends),
-            vector_stores=VectorStores(ctx, retrieval),
+            vector_stores=VectorStores(ctx, retrieval, QueryRewriter(backends, settings.query_rewrite_model)),
             vector_store_files=VectorStoreFiles(ctx, retrieval),
         )
         app.state.backends = backends

@@ -1,5 +1,5 @@
-"""The ``assistantd`` command: ``serve`` (the HTTP server), ``import`` (an export from OpenAI),
-``setup-sandbox``, ``--version``.
+"""The ``assistantd`` command: ``serve`` (the HTTP server), ``import`` (an export from OpenAI), ``ingest`` (a
+folder into a vector store of a running server, see ``ingest_cli.py``), ``setup-sandbox``, ``--version``.
 
 A mistake in the configuration ends ``serve`` with one or two lines saying what to change and exit status 2,
 never a traceback: unknown settings, out-of-range values, an unusable or already-served data dir, a port in
@@ -18,6 +18,7 @@ from typing import IO, NoReturn
 
 from pydantic import ValidationError
 
+from assistantd import ingest_cli
 from assistantd.settings import ConfigError, Settings
 
 USAGE_ERROR = 2
@@ -49,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--config", help="TOML settings file (or ASSISTANTD_CONFIG_FILE)")
     imp.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     imp.set_defaults(host=None, port=None)
+    ingest = sub.add_parser(
+        "ingest",
+        help="upload a folder's files into a vector store of a running server",
+        description=ingest_cli.DESCRIPTION,
+    )
+    ingest_cli.add_arguments(ingest)
     setup = sub.add_parser("setup-sandbox", help="build the code_interpreter sandbox's Python venv")
     setup.add_argument("--path", help="venv directory (default: the parent of ASSISTANTD_CODE_INTERPRETER_PYTHON)")
     setup.add_argument("--force", action="store_true", help="reinstall even when up to date")
@@ -65,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         return _setup_sandbox(args.path, args.force)
     if args.command == "import":
         return _import(args)
+    if args.command == "ingest":
+        return ingest_cli.run(args)
     return _serve(args)
 
 

@@ -147,6 +147,9 @@ class Settings(BaseSettings):
     """Longest stream line accepted from an upstream; a longer one fails the turn."""
     upstream_max_response_bytes: int = 32 * 1024 * 1024
     """Most bytes read from an upstream for one model turn; past it the turn fails."""
+    query_rewrite_model: str = ""
+    """Model (routed like runs' models) that rewrites ``vector_stores.search`` queries sent with
+    ``rewrite_query: true``. Empty: queries are reduced to their keywords, with no model."""
     upstream_token_limit_parameter: Literal["auto", "max_completion_tokens", "max_tokens"] = "auto"
     """``token_limit_parameter`` of the default upstream (see ``[[upstreams]]`` in docs/settings.md)."""
     sse_keepalive_seconds: float = 15.0

@@ -60,9 +60,14 @@ async def test_long_chunks_are_the_mean_of_their_windows() -> None:
     tokens, chunks = chunk_text(text, ChunkingSpec())
     counting = Counting()
     counting.window_tokens = 200
-    vectors = await embed_chunks(counting, tokens, chunks, ChunkingSpec())
-    assert vectors.shape == (len(chunks), 32)
+    embedded = await embed_chunks(counting, tokens, chunks, ChunkingSpec())
+    assert embedded.vectors.shape == (len(chunks), 32)
     assert len(counting.seen) == -(-len(tokens) // 200)  # each 200-token window once, though chunks overlap
+    assert embedded.windows is not None and embedded.spans is not None
+    assert embedded.spans[1] == (2, 6)  # the second chunk starts at token 400: windows 2 to 5
+    for vector, (first, end) in zip(embedded.vectors, embedded.spans, strict=True):
+        mean = embedded.windows[first:end].sum(axis=0)
+        assert np.allclose(vector, mean / np.linalg.norm(mean), atol=1e-6)
 
 
 async def test_cache_embeds_identical_content_once(tmp_path: Path) -> None:

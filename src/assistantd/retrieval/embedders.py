@@ -80,7 +80,7 @@ class LocalEmbedder:
 
     name = "local:all-MiniLM-L6-v2"
     dimensions = 384
-    window_tokens = 200  # ≈ 240 word pieces: within the model's 256
+    window_tokens = 100  # ≈ 120 word pieces: passages the reranker can tell apart (the model reads 256)
 
     forward_batch = 8
     """Texts per forward pass (similar lengths together: little padding)."""

@@ -10,7 +10,7 @@ embedder see whole sentences and paragraphs:
   kept inside their sentence; scripts, styles and hidden elements dropped, and navigation, headers,
   footers and asides too when the page has a ``<main>`` or ``<article>``; the ``<title>`` first when
   the body has no ``<h1>``;
-* PDF (pypdf): page text with words hyphenated at line ends re-joined, the wrapped lines of a
+* PDF (PDFium, through pypdfium2): page text with words hyphenated at line ends re-joined, the wrapped lines of a
   paragraph joined (paragraphs told by line spacing, short last lines, bullets and font size), ligatures
   and other compatibility characters normalised (NFKC), and running headers, footers and page numbers
   repeated on most pages dropped;
@@ -26,6 +26,7 @@ first bytes, before it is read whole; ``extract_text`` refuses text over ``MAX_F
 
 from __future__ import annotations
 
+import ctypes
 import io
 import itertools
 import json
@@ -603,32 +604,37 @@ class _Line:
     size: float | None
 
 
+SOFT_HYPHEN = "\u00ad"
+
+
 def _pdf(data: bytes) -> str:
-    from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError
+    import pypdfium2 as pdfium
 
     encrypted = InvalidFile(
         "The PDF is encrypted (it needs a password to open); file_search cannot read it. "
         "Upload a copy without the password."
     )
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise encrypted
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise encrypted from exc
+        raise InvalidFile(f"The PDF could not be read: {exc}.") from exc
+    try:
         pages: list[list[_Line]] = []
         chars = 0
-        for page in reader.pages:
-            lines = _page_lines(page)
+        for number in range(len(document)):
+            lines = _page_lines(document[number])
             pages.append(lines)
             chars += sum(len(line.text) for line in lines)
             if chars > MAX_PDF_CHARS:
                 _check_tokens(estimate_tokens("\n".join(line.text for p in pages for line in p)))
     except ExtractError:
         raise
-    except (FileNotDecryptedError, DependencyError) as exc:
-        raise encrypted from exc
-    except Exception as exc:  # pypdf raises many types on corrupt input
+    except Exception as exc:  # corrupt pages
         raise InvalidFile(f"The PDF could not be read: {exc}.") from exc
+    finally:
+        document.close()
     if not pages:
         raise InvalidFile("The PDF has no pages.")
     _drop_running_lines(pages)
@@ -642,28 +648,40 @@ def _pdf(data: bytes) -> str:
 
 
 def _page_lines(page: Any) -> list[_Line]:
-    """The page's lines as pypdf lays them out, each with the baseline and font size of its first piece."""
-    lines: list[_Line] = [_Line("", None, None)]
+    """The page's lines as PDFium lays them out (it tells kerning from word spaces, which pypdf does not
+    in groff's PDFs), each with the baseline and font size of its first character."""
+    import pypdfium2.raw as pdfium_c
 
-    def visit(text: str, cm: list[float], tm: list[float], font: Any, size: float) -> None:
-        if not text:
-            return
-        pieces = text.split("\n")
-        current = lines[-1]
-        if current.y is None and pieces[0].strip():
-            current.y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
-            current.size = abs(size * math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3]))
-        current.text += pieces[0]
-        lines.extend(_Line(piece, None, None) for piece in pieces[1:])
-
-    page.extract_text(visitor_text=visit)
-    out = []
-    for line in lines:
-        line.text = _SPACE.sub(" ", _compat(line.text)).strip()
-        out.append(line)
+    textpage = page.get_textpage()
+    try:
+        count = textpage.count_chars()
+        text = textpage.get_text_range(0, count) if count > 0 else ""
+        lines: list[_Line] = []
+        offset = 0
+        for raw_line in text.split("\n"):
+            # PDFium joins a word hyphenated at a line's end into one line, marking the cut with U+FFFE: cut
+            # it there again (the paragraph joiner mends the word), so lines keep their printed lengths.
+            start = 0
+            for piece in raw_line.replace("\r", " ").split("\ufffe"):
+                end = start + len(piece)
+                hyphenated = end < len(raw_line)
+                clean = _SPACE.sub(" ", _compat(piece)).strip() + (SOFT_HYPHEN if hyphenated else "")
+                line = _Line(clean if clean != SOFT_HYPHEN else "", None, None)
+                first = offset + start + (len(piece) - len(piece.lstrip()))
+                if line.text and first < count:
+                    x, y = ctypes.c_double(), ctypes.c_double()
+                    pdfium_c.FPDFText_GetCharOrigin(textpage.raw, first, ctypes.byref(x), ctypes.byref(y))
+                    line.y = y.value  # the baseline
+                    line.size = float(pdfium_c.FPDFText_GetFontSize(textpage.raw, first)) or None
+                lines.append(line)
+                start = end + 1
+            offset += len(raw_line) + 1
+    finally:
+        textpage.close()
+        page.close()
     # Blank lines are kept (as paragraph breaks) but not runs of them, nor at the ends.
     kept: list[_Line] = []
-    for line in out:
+    for line in lines:
         if line.text or (kept and kept[-1].text):
             kept.append(line)
     while kept and not kept[-1].text:
@@ -811,10 +829,12 @@ def _breaks(previous: _Line, line: _Line, gap: float | None, full: int) -> bool:
             return True  # a new column, or a figure in between
         if gap is not None and step > gap * 1.3 + 0.5:
             return True
-    return len(previous.text) < 0.7 * full and not previous.text.endswith("-")
+    return len(previous.text) < 0.7 * full and not previous.text.endswith(("-", SOFT_HYPHEN))
 
 
 def _join(head: str, tail: str) -> str:
+    if head.endswith(SOFT_HYPHEN):
+        return head[:-1] + tail  # PDFium marks the hyphens its layout added: always a word cut in two
     if len(head) >= 2 and head.endswith("-") and head[-2].isalpha() and tail[:1].islower():
         return head[:-1] + tail  # a word hyphenated at the line's end
     return f"{head} {tail}"

@@ -3,7 +3,7 @@
 * keyword part: FTS5's BM25 divided by its ceiling for the query, ``Σ idf(t)·(k1+1)`` over the query's
   terms, so it lies in [0, 1) whatever the corpus (a chunk holding every term often scores ~0.5–0.7);
 * vector part: cosine similarity clipped to [0, 1];
-* hybrid: ``α·vector + (1-α)·keyword`` (a convex combination of two absolute scores: a result that is
+* hybrid: ``α·vector + (1-α)·keyword`` with α = 0.7 (a convex combination of two absolute scores: a result that is
   relevant to neither gets a low score, so ``score_threshold`` means what it says). ``bench/file_search.py``
   compares it with reciprocal-rank fusion on a labelled question set.
 """
@@ -14,7 +14,9 @@ import math
 import re
 
 K1 = 1.2
-HYBRID_ALPHA = 0.5
+HYBRID_ALPHA = 0.7
+"""Weight of the vector part: paraphrased questions share few words with their answers (chosen on
+``bench/retrieval_quality.py``)."""
 
 _STOPWORDS = """
 # noqa: SIM905 a about above after again against all am an and any are as at be because been before being

@@ -22,6 +22,7 @@ import numpy.typing as npt
 from assistantd.retrieval.filters import Filter
 
 Mode = Literal["hybrid", "keyword", "vector"]
+Vectors = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,11 @@ class IndexedFile:
     texts: list[str]
     vectors: npt.NDArray[np.float32] | None
     """One unit row per text, or None when embeddings are off."""
+    windows: npt.NDArray[np.float32] | None = None
+    """The vectors of the windows the chunk vectors were made from (see ``ingest.py``), for reranking;
+    None when each chunk was embedded whole."""
+    spans: list[tuple[int, int]] | None = None
+    """Per text, its windows ``[first, end)`` in ``windows``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +81,11 @@ class SearchIndex(Protocol):
 
     async def search(self, store_id: str, query: SearchQuery) -> list[Hit]:
         """The best chunks of the store for the query, best first."""
+        ...
+
+    async def windows(self, store_id: str, chunks: list[tuple[str, int]]) -> dict[tuple[str, int], Vectors]:
+        """The window vectors of these chunks (by file and chunk index); chunks embedded whole (or
+        indexed before windows were kept) are absent."""
         ...
 
     async def indexed(self) -> set[tuple[str, str]]:

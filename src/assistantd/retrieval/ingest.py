@@ -3,8 +3,9 @@
 Embedding long chunks: an embedder represents at most ``window_tokens`` tokens (all-MiniLM-L6-v2 reads
 256 word pieces; an 800-token chunk would lose two thirds of its text). Chunks longer than that are
 embedded as the normalised mean of windows of the document laid on a fixed grid, so that overlapping
-chunks share windows: with 800/400 chunking and 200-token windows every window is embedded once, not
-twice, and each chunk is the mean of exactly four.
+chunks share windows: with 800/400 chunking and 100-token windows every window is embedded once, not
+twice, and each chunk is the mean of exactly eight. The windows' own vectors are kept too: the reranker
+(``rerank.py``) scores a chunk by its best window, the passage that matches the question.
 """
 
 from __future__ import annotations
@@ -57,12 +58,18 @@ async def ingest(
     """Index the file's chunks (replacing earlier ones). Raises ``ExtractError`` for unreadable files."""
     text = await asyncio.to_thread(extract_text, data, filename)
     tokens, chunks = await asyncio.to_thread(chunk_text, text, spec)
-    vectors = None
+    embedded = None
     if embedder is not None and chunks:
-        vectors = await embed_chunks(embedder, tokens, chunks, spec)
+        embedded = await embed_chunks(embedder, tokens, chunks, spec)
     texts = [c.text for c in chunks]
-    await index.put_file(store_id, IndexedFile(file_id, filename, attributes, texts, vectors))
-    size = sum(len(t.encode()) for t in texts) + (0 if vectors is None else int(vectors.nbytes))
+    if embedded is None:
+        file = IndexedFile(file_id, filename, attributes, texts, None)
+    else:
+        file = IndexedFile(file_id, filename, attributes, texts, embedded.vectors, embedded.windows, embedded.spans)
+    await index.put_file(store_id, file)
+    size = sum(len(t.encode()) for t in texts)
+    if embedded is not None:
+        size += int(embedded.vectors.nbytes) + (0 if embedded.windows is None else int(embedded.windows.nbytes) // 2)
     return Ingested(len(chunks), size)
 
 
@@ -77,31 +84,32 @@ def window_size(spec: ChunkingSpec, limit: int) -> int:
     return best if best >= limit // 4 else 0
 
 
-async def embed_chunks(
-    embedder: Embedder, tokens: list[int], chunks: list[Chunk], spec: ChunkingSpec
-) -> npt.NDArray[np.float32]:
+@dataclass(frozen=True)
+class Embedded:
+    vectors: npt.NDArray[np.float32]
+    """One unit row per chunk."""
+    windows: npt.NDArray[np.float32] | None = None
+    """The windows' vectors (None: each chunk was embedded whole)."""
+    spans: list[tuple[int, int]] | None = None
+    """Per chunk, its windows ``[first, end)``."""
+
+
+async def embed_chunks(embedder: Embedder, tokens: list[int], chunks: list[Chunk], spec: ChunkingSpec) -> Embedded:
     limit = embedder.window_tokens
     if spec.max_tokens <= limit:
-        return await embedder.embed([c.text for c in chunks])
+        return Embedded(await embedder.embed([c.text for c in chunks]))
     size = window_size(spec, limit)
     if size:
-        return await _grid(embedder, tokens, chunks, size)
-    pieces: list[tuple[int, str]] = []
-    for i, chunk in enumerate(chunks):
-        for start in range(chunk.start, chunk.end, limit):
-            pieces.append((i, decode(tokens[start : min(start + limit, chunk.end)])))
-    vectors = await embedder.embed([text for _, text in pieces])
-    out = np.zeros((len(chunks), vectors.shape[1]), np.float32)
-    for (i, _), vector in zip(pieces, vectors, strict=True):
-        out[i] += vector
-    return normalize(out)
-
-
-async def _grid(embedder: Embedder, tokens: list[int], chunks: list[Chunk], size: int) -> npt.NDArray[np.float32]:
-    windows = math.ceil(len(tokens) / size)
-    texts = [decode(tokens[w * size : (w + 1) * size]) for w in range(windows)]
-    vectors = await embedder.embed(texts)
-    out = np.zeros((len(chunks), vectors.shape[1]), np.float32)
-    for i, chunk in enumerate(chunks):
-        out[i] = vectors[chunk.start // size : math.ceil(chunk.end / size)].sum(axis=0)
-    return normalize(out)
+        count = math.ceil(len(tokens) / size)
+        texts = [decode(tokens[w * size : (w + 1) * size]) for w in range(count)]
+        spans = [(chunk.start // size, math.ceil(chunk.end / size)) for chunk in chunks]
+    else:
+        texts, spans = [], []
+        for chunk in chunks:
+            first = len(texts)
+            for start in range(chunk.start, chunk.end, limit):
+                texts.append(decode(tokens[start : min(start + limit, chunk.end)]))
+            spans.append((first, len(texts)))
+    windows = await embedder.embed(texts)
+    vectors = np.stack([windows[a:b].sum(axis=0) for a, b in spans]).astype(np.float32)
+    return Embedded(normalize(vectors), windows, spans)

@@ -7,8 +7,11 @@ insert nor a search blocks the event loop. The standard library's ``sqlite3`` ha
 
 Tables: ``chunks`` (one row per chunk: store, file, position, float32 vector), ``chunks_fts`` (the text,
 and a per-store ``scope`` token so a MATCH only sees one store), ``files`` (name and attributes, for
-filters) and ``embeddings`` (the embedding cache, by content hash). A store's vectors are loaded into
-memory on its first search (``vectors.py``) and kept up to date by every write.
+filters), ``embeddings`` (the embedding cache, by content hash) and ``windows`` (the float16 vectors of
+the windows each file's chunk vectors were made from, one row each, clustered by file and position; a
+chunk's span of them is in ``chunks``: read for the reranker's few candidates, never held in memory).
+A store's chunk vectors are loaded into memory on its first search (``vectors.py``) and kept up to date
+by every write.
 """
 
 from __future__ import annotations
@@ -40,13 +43,20 @@ CREATE TABLE IF NOT EXISTS chunks(
     chunk_index INTEGER NOT NULL, vector BLOB
 );
 CREATE INDEX IF NOT EXISTS chunks_by_file ON chunks(store_id, file_id);
+CREATE INDEX IF NOT EXISTS chunks_by_position ON chunks(store_id, file_id, chunk_index);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(text, scope, tokenize='porter unicode61 remove_diacritics 2');
 CREATE TABLE IF NOT EXISTS files(
     store_id TEXT NOT NULL, file_id TEXT NOT NULL, filename TEXT NOT NULL, attributes TEXT NOT NULL,
     PRIMARY KEY (store_id, file_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS embeddings(key BLOB PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS windows(
+    store_id TEXT NOT NULL, file_id TEXT NOT NULL, position INTEGER NOT NULL, vector BLOB NOT NULL,
+    PRIMARY KEY (store_id, file_id, position)
+) WITHOUT ROWID;
 """
+SPAN_COLUMNS = ("window_first", "window_end")
+"""Added to ``chunks`` after the first release: a chunk's windows ``[first, end)`` (NULL: embedded whole)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,10 @@ class SqliteIndex(SqliteFile):
         with self._write_lock:
             conn = self._conn()
             conn.executescript(SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(chunks)")}
+            for column in SPAN_COLUMNS:
+                if column not in columns:
+                    conn.execute(f"ALTER TABLE chunks ADD COLUMN {column} INTEGER")
             conn.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES('rank', 'bm25(1.0, 0.0)')")
 
     def _written(self) -> None:
@@ -115,9 +129,22 @@ class SqliteIndex(SqliteFile):
         blobs: list[bytes | None] = (
             [None] * len(file.texts) if vectors is None else [v.astype(np.float32).tobytes() for v in vectors]
         )
+        spans: list[tuple[int, int]] | list[tuple[None, None]] = file.spans or [(None, None)] * len(file.texts)
+        if file.windows is not None and file.spans is not None:
+            conn.executemany(
+                "INSERT INTO windows VALUES (?, ?, ?, ?)",
+                [
+                    (store_id, file.file_id, position, vector.tobytes())
+                    for position, vector in enumerate(file.windows.astype(np.float16))
+                ],
+            )
         conn.executemany(
-            "INSERT INTO chunks(store_id, file_id, chunk_index, vector) VALUES (?, ?, ?, ?)",
-            [(store_id, file.file_id, i, blob) for i, blob in enumerate(blobs)],
+            "INSERT INTO chunks(store_id, file_id, chunk_index, vector, window_first, window_end) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (store_id, file.file_id, i, blob, first, end)
+                for i, (blob, (first, end)) in enumerate(zip(blobs, spans, strict=True))
+            ],
         )
         # AUTOINCREMENT: row ids are never reused, so every store's rows stay in ascending order in memory.
         ids = [
@@ -146,6 +173,7 @@ class SqliteIndex(SqliteFile):
         conn.execute(f"DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE {where})", args)
         conn.execute(f"DELETE FROM chunks WHERE {where}", args)
         conn.execute(f"DELETE FROM files WHERE {where}", args)
+        conn.execute(f"DELETE FROM windows WHERE {where}", args)
 
     async def set_attributes(self, store_id: str, file_id: str, attributes: dict[str, Any]) -> None:
         def write(conn: sqlite3.Connection) -> None:
@@ -173,6 +201,24 @@ class SqliteIndex(SqliteFile):
                 self._stores[store_id] = _Store(store.files, store.positions, vectors)
 
         await self._run(lambda: self._write(write))
+
+    async def windows(self, store_id: str, chunks: list[tuple[str, int]]) -> dict[tuple[str, int], F32]:
+        def read() -> dict[tuple[str, int], F32]:
+            conn = self._conn()
+            out: dict[tuple[str, int], F32] = {}
+            for file_id, index in chunks:
+                rows = conn.execute(
+                    "SELECT w.vector FROM chunks c JOIN windows w ON w.store_id = c.store_id AND "
+                    "w.file_id = c.file_id AND w.position >= c.window_first AND w.position < c.window_end "
+                    "WHERE c.store_id = ? AND c.file_id = ? AND c.chunk_index = ? ORDER BY w.position",
+                    (store_id, file_id, index),
+                ).fetchall()
+                if rows:
+                    matrix = np.frombuffer(b"".join(r[0] for r in rows), np.float16).reshape(len(rows), -1)
+                    out[(file_id, index)] = matrix.astype(np.float32)
+            return out
+
+        return await self._run(read) if chunks else {}
 
     async def indexed(self) -> set[tuple[str, str]]:
         def read() -> set[tuple[str, str]]:

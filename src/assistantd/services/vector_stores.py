@@ -13,8 +13,10 @@ from typing import Any
 
 from assistantd.errors import InvalidRequest
 from assistantd.ids import new_id
-from assistantd.retrieval import filters, fusion
+from assistantd.retrieval import filters
 from assistantd.retrieval.chunking import ChunkingSpec
+from assistantd.retrieval.rerank import ranker_named
+from assistantd.retrieval.rewrite import QueryRewriter
 from assistantd.retrieval.search import Retrieval
 from assistantd.services._context import Context, WireObject, now
 from assistantd.services._refs import check_id, missing, require_files
@@ -120,9 +122,10 @@ async def usable_store(conn: Conn, store_id: str) -> VectorStoreRecord:
 
 
 class VectorStores:
-    def __init__(self, ctx: Context, retrieval: Retrieval) -> None:
+    def __init__(self, ctx: Context, retrieval: Retrieval, rewriter: QueryRewriter | None = None) -> None:
         self.ctx = ctx
         self.retrieval = retrieval
+        self.rewriter = rewriter or QueryRewriter(None, "")
 
     async def _wire(self, conn: Conn, store: VectorStoreRecord) -> WireObject:
         counts = await vs.store_counts(conn, [store.id])
@@ -182,7 +185,7 @@ class VectorStores:
             store = await usable_store(conn, store_id)
         queries = [req.query] if isinstance(req.query, str) else list(req.query)
         if req.rewrite_query:
-            queries = [fusion.rewrite(q) for q in queries]
+            queries = await self.rewriter.rewrite(queries)
         ranking = req.ranking_options
         hits = await self.retrieval.search(
             [store_id],
@@ -190,6 +193,7 @@ class VectorStores:
             limit=req.max_num_results,
             filter=filters.from_json(dump(req.filters)) if req.filters else None,
             threshold=ranking.score_threshold if ranking else 0.0,
+            ranker=ranker_named(ranking.ranker if ranking else None),
         )
         if vs.stale(store, now()):
             async with self.ctx.db.write() as conn:

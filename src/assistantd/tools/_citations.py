@@ -9,6 +9,13 @@ Two sources, as OpenAI's answers had them:
   words are mostly found in one retrieved chunk gets a marker ``【i†file name】`` inserted after it, and
   that marker is annotated. So every app that renders citations by replacing ``annotation.text`` works.
 
+Each annotation names the file (``file_citation.file_id``; the Responses wire adds its ``filename``) and, in
+the Assistants wire, quotes the chunk the cited sentence rests on (``file_citation.quote``, a field the
+SDK's delta annotation still declares): the chunk's text when it is at most ``MAX_QUOTE`` characters, else
+the passage of whole sentences, at most ``MAX_QUOTE`` long, around the chunk's sentence sharing the most
+words with the cited one. The quote is verbatim, a substring of the result's ``content`` text, which the
+run step shows whole with ``include[]=step_details.tool_calls[*].file_search.results[*].content``.
+
 ``Citer`` does this while the answer streams: text passes through at once, except what follows a
 sentence's end (held until the next characters show whether the model cites it) and a marker still
 being written. What it lets out is final: the streamed text is the stored text, and every annotation
@@ -34,6 +41,9 @@ MAX_GAP = 2
 """A marker at most this many spaces after a sentence's end cites that sentence."""
 MIN_COVERAGE = 0.6
 MIN_SHARED = 2
+MAX_QUOTE = 1000
+"""Characters of the cited chunk an annotation quotes (its ``content`` has the whole chunk)."""
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n\s*")
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,8 @@ class Source:
     file_id: str
     file_name: str
     terms: frozenset[str]
+    text: str = ""
+    """The chunk's text, what the citation quotes."""
 
 
 @dataclass(frozen=True)
@@ -69,21 +81,61 @@ def sources(tool_calls: list[dict[str, Any]]) -> list[Source]:
     for call_no, call in enumerate(tool_calls):
         for i, result in enumerate((call.get("file_search") or {}).get("results") or []):
             text = " ".join(part.get("text", "") for part in result.get("content") or [])
-            out.append(Source(call_no, i, result["file_id"], result.get("file_name", ""), frozenset(_terms(text))))
+            name = result.get("file_name", "")
+            out.append(Source(call_no, i, result["file_id"], name, frozenset(_terms(text)), text))
     return out
+
+
+def quote(chunk: str, sentence: str) -> str:
+    """What a citation of ``sentence`` quotes from ``chunk``: all of it when short, else the passage around
+    the chunk's sentence that shares the most words with ``sentence`` (its start when none does)."""
+    text = chunk.strip()
+    if len(text) <= MAX_QUOTE:
+        return text
+    spans, start = [], 0
+    for m in _SENTENCE_BREAK.finditer(text):
+        if m.start() > start:
+            spans.append((start, m.start()))
+        start = m.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    wanted = set(_terms(sentence))
+    shared = [len(wanted & set(_terms(text[a:b]))) for a, b in spans]
+    best = max(range(len(spans)), key=lambda i: (shared[i], -i))
+    lo, hi = spans[best]
+    if hi - lo > MAX_QUOTE:  # one long sentence: its first words
+        cut = text.rfind(" ", lo, lo + MAX_QUOTE + 1)
+        return text[lo : cut if cut > lo else lo + MAX_QUOTE].rstrip()
+    first = last = best
+    grew = True
+    while grew:
+        grew = False
+        if last + 1 < len(spans) and spans[last + 1][1] - lo <= MAX_QUOTE:
+            last += 1
+            hi = spans[last][1]
+            grew = True
+        if first > 0 and hi - spans[first - 1][0] <= MAX_QUOTE:
+            first -= 1
+            lo = spans[first][0]
+            grew = True
+    return text[lo:hi]
 
 
 def marker(source: Source) -> str:
     return f"【{source.index}†{source.file_name}】"
 
 
-def citation(text: str, start: int, file_id: str) -> dict[str, Any]:
+def citation(text: str, start: int, file_id: str, quoted: str | None = None) -> dict[str, Any]:
+    """An Assistants ``file_citation`` annotation of ``text`` at ``start``, quoting ``quoted`` if given."""
+    cited: dict[str, Any] = {"file_id": file_id}
+    if quoted is not None:
+        cited["quote"] = quoted
     return {
         "type": "file_citation",
         "text": text,
         "start_index": start,
         "end_index": start + len(text),
-        "file_citation": {"file_id": file_id},
+        "file_citation": cited,
     }
 
 
@@ -211,9 +263,10 @@ class Citer:
                 return True
         self._let_out(out, end)
         if not self._cited and self.insert:
-            source = _grounding(MARKER.sub("", raw[self._sentence : end]), self.found)
+            sentence = MARKER.sub("", raw[self._sentence : end])
+            source = _grounding(sentence, self.found)
             if source is not None:
-                self._cite(out, marker(source), source)
+                self._cite(out, marker(source), source, sentence)
         self._start_sentence(end)
         if raw[end : end + 1] == "\n":
             self._scan = end + 1
@@ -241,10 +294,10 @@ class Citer:
             out.append(Piece(text=match.group()))
             self.text += match.group()
         else:
-            self._cite(out, match.group(), source)
+            self._cite(out, match.group(), source, MARKER.sub("", self._raw[self._sentence : match.start()]))
 
-    def _cite(self, out: list[Piece], mark: str, source: Source) -> None:
-        annotation = citation(mark, len(self.text), source.file_id)
+    def _cite(self, out: list[Piece], mark: str, source: Source, sentence: str) -> None:
+        annotation = citation(mark, len(self.text), source.file_id, quote(source.text, sentence))
         out.append(Piece(text=mark))
         out.append(Piece(annotation={"index": len(self.annotations), **annotation}))
         self.text += mark

@@ -19,6 +19,7 @@ from typing import Any
 
 from assistantd.backends.base import FunctionSpec
 from assistantd.retrieval import filters
+from assistantd.retrieval.rerank import ranker_named
 from assistantd.retrieval.search import Retrieval
 from assistantd.runs.tokens import count_text
 from assistantd.settings import Settings
@@ -51,7 +52,7 @@ def defaults_for(model: str) -> tuple[int, int]:
         return 5, 4_000
     if name.startswith(("gpt-4", "gpt-5", "o1", "o3", "o4", "chatgpt")):
         return 20, 16_000
-    return 10, 8_000  # local models: smaller context windows
+    return 20, 8_000  # other models: OpenAI's 20 results, a smaller budget (local models have smaller windows)
 
 
 class FileSearchTool:
@@ -94,7 +95,12 @@ class FileSearchTool:
         results: list[dict[str, Any]] = []
         if queries and store_ids:
             hits = await self.retrieval.search(
-                store_ids, queries, limit=limit, filter=where, threshold=float(ranking["score_threshold"])
+                store_ids,
+                queries,
+                limit=limit,
+                filter=where,
+                threshold=float(ranking["score_threshold"]),
+                ranker=ranker_named(str(ranking.get("ranker"))),
             )
             for hit in hits:
                 size = count_text(hit.text)
