@@ -82,9 +82,6 @@ class LocalEmbedder:
     dimensions = 384
     window_tokens = 100  # ≈ 120 word pieces: passages the reranker can tell apart (the model reads 256)
 
-    forward_batch = 8
-    """Texts per forward pass (similar lengths together: little padding)."""
-
     def __init__(self, *, background: bool = False) -> None:
         self.background = background
 
@@ -97,13 +94,7 @@ class LocalEmbedder:
     def _embed_sync(self, texts: list[str], threads: int) -> Vectors:
         from assistantd.retrieval import minilm
 
-        model = minilm.load(threads=threads)
-        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), self.forward_batch):
-            batch = order[start : start + self.forward_batch]
-            out[batch] = model.encode([texts[i] for i in batch])
-        return out
+        return minilm.load(threads=threads).encode(texts)
 
 
 BACKGROUND_NICE = 10

