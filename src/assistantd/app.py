@@ -92,7 +92,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         private_dir(settings.data_dir, what="data dir")
-        db = Database(settings.effective_database_url)
+        db = Database(
+            settings.effective_database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            pool_timeout=settings.database_pool_timeout,
+        )
         await db.migrate()
         await asyncio.to_thread(tokens.warm)
         http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200))

@@ -120,6 +120,30 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _migrate(settings: Settings) -> None:
+    """Open and migrate the database before serving: an unreachable one is one error line, not a traceback
+    from inside the server's start-up."""
+    import asyncio
+
+    from assistantd.store.db import Database, DatabaseUnreachable
+
+    async def migrate() -> None:
+        db = Database(settings.effective_database_url)
+        try:
+            await db.migrate()
+            if not db.is_sqlite:
+                from assistantd.retrieval.pg_index import PostgresIndex
+
+                await PostgresIndex(db).open()  # pgvector present, the index's tables made
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(migrate())
+    except DatabaseUnreachable as exc:
+        _fail(str(exc), status=1)
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     from assistantd.datadir import DataDirError, prepare
@@ -138,6 +162,7 @@ def _serve(args: argparse.Namespace) -> int:
     from assistantd.app import create_app
     from assistantd.server import Server, build_config
 
+    _migrate(settings)
     server = Server(build_config(create_app(settings), settings))
     try:
         server.run(sockets=[sock])

@@ -314,6 +314,39 @@ async def _handle_http(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, message, "invalid_request_error", None, None)
 
 
+DATABASE_RETRY_AFTER_S = 1
+
+
+def database_unavailable(exc: Exception) -> bool:
+    """The database cannot be reached now (pool exhausted, connection refused or lost): the client should
+    retry, so a 503 with ``Retry-After``, not a 500. A statement the database refuses is not this."""
+    from sqlalchemy import exc as sa
+
+    if isinstance(exc, sa.TimeoutError):  # no free connection within database_pool_timeout
+        return True
+    if isinstance(exc, sa.DBAPIError) and exc.connection_invalidated:
+        return True
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    original = exc.orig if isinstance(exc, sa.DBAPIError) else exc
+    return isinstance(original, psycopg.OperationalError) and not isinstance(original, psycopg.errors.QueryCanceled)
+
+
+async def _handle_database(request: Request, exc: Exception) -> Response:
+    """Database errors are handled here rather than by the catch-all, which Starlette re-raises into the
+    server after answering (a traceback per request while the database is down)."""
+    if not database_unavailable(exc):
+        return await _handle_unexpected(request, exc)
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0])
+    response = error_response(
+        503, "The database is unavailable; retry shortly.", "server_error", None, "database_unavailable"
+    )
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+    return response
+
+
 async def _handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "The server had an error while processing your request.", "server_error", None, None)
@@ -323,4 +356,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _handle_api_error)
     app.add_exception_handler(RequestValidationError, _handle_validation)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
+    from sqlalchemy import exc as sa
+
+    app.add_exception_handler(sa.DBAPIError, _handle_database)
+    app.add_exception_handler(sa.TimeoutError, _handle_database)
     app.add_exception_handler(Exception, _handle_unexpected)

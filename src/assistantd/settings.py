@@ -104,8 +104,14 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./assistantd-data")
     """Directory holding the SQLite database and uploaded file bytes."""
     database_url: str = ""
-    """SQLAlchemy URL of the database; empty means ``sqlite:///<data_dir>/assistantd.db``.
-    SQLite runs through the stdlib driver, inline; PostgreSQL URLs use ``postgresql+asyncpg://``."""
+    """Database URL; empty means ``sqlite:///<data_dir>/assistantd.db``. ``postgresql://user:pass@host/db``
+    runs on PostgreSQL through psycopg 3 (any driver named in the URL is replaced by it)."""
+    database_pool_size: int = Field(default=10, ge=1)
+    """PostgreSQL: connections each process keeps open."""
+    database_max_overflow: int = Field(default=20, ge=0)
+    """PostgreSQL: connections a process may open beyond the pool under load (closed when idle)."""
+    database_pool_timeout: float = Field(default=10.0, gt=0)
+    """PostgreSQL: seconds a request waits for a free connection before a 503 with ``Retry-After``."""
     api_keys: str = ""
     """Comma-separated bearer keys clients must present. Empty: any key is accepted (a warning is logged)."""
     upstream_base_url: str = ""
@@ -240,6 +246,16 @@ class Settings(BaseSettings):
                 "embeddings=upstream needs ASSISTANTD_EMBEDDING_BASE_URL (or ASSISTANTD_UPSTREAM_BASE_URL) to be set"
             )
         return self
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0].split("+", 1)[0].lower()
+        if value and scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL (or empty: SQLite in the data dir)")
+        if scheme == "postgres":  # what Heroku and some consoles print; SQLAlchemy knows only "postgresql"
+            value = "postgresql" + value[len("postgres") :]
+        return value
 
     @field_validator("log_level")
     @classmethod

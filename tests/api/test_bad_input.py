@@ -114,3 +114,25 @@ async def test_a_valid_surrogate_pair_is_a_character(client: openai.AsyncOpenAI,
     r = await raw.post(f"/threads/{thread.id}/messages", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 200, r.text
     assert r.json()["content"][0]["text"]["value"] == "smile \U0001f600"
+
+
+async def test_nul_character_is_a_400_naming_the_field(
+    client: openai.AsyncOpenAI, ids: dict[str, str], settings: Settings
+) -> None:
+    """PostgreSQL cannot store U+0000, so no backend accepts it: a 400 naming the field, nothing stored."""
+    thread = ids["THREAD"]
+    before = db_count(settings, "messages")
+    with pytest.raises(openai.BadRequestError) as exc:
+        await client.beta.threads.messages.create(thread, role="user", content="a\x00b")
+    assert exc.value.param == "content" and "U+0000" in exc.value.message
+    with pytest.raises(openai.BadRequestError) as exc:
+        await client.beta.threads.update(thread, metadata={"k\x00": "v"})
+    assert exc.value.param == "metadata.k\x00"
+    with pytest.raises(openai.BadRequestError) as exc:
+        await client.responses.create(
+            model="m", input=[{"role": "user", "content": [{"type": "input_text", "text": "\x00"}]}]
+        )
+    assert exc.value.param == "input[0].content[0].text"
+    assert db_count(settings, "messages") == before
+    ok = await client.beta.threads.messages.create(thread, role="user", content="a\\u0000b")  # a backslash, not NUL
+    assert ok.content[0].text.value == "a\\u0000b"  # type: ignore[union-attr]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import openai
@@ -10,15 +9,16 @@ import pytest
 
 from assistantd import Settings
 from assistantd.containers.service import ContainerExpired, Containers
-from tests._support import assert_api_error, db_count
+from tests._support import assert_api_error, db_count, db_execute
 
 pytestmark = pytest.mark.anyio
 
 
 def _idle_for(settings: Settings, container_id: str, seconds: int) -> None:
     """As if the container had seen no activity for ``seconds`` (its stored last_active_at moved back)."""
-    with sqlite3.connect(settings.data_dir / "assistantd.db") as conn:
-        conn.execute("UPDATE containers SET last_active_at = last_active_at - ? WHERE id = ?", (seconds, container_id))
+    db_execute(
+        settings, "UPDATE containers SET last_active_at = last_active_at - ? WHERE id = ?", seconds, container_id
+    )
 
 
 async def test_reaper_expires_idle_containers_and_ends_their_sessions(

@@ -1,6 +1,5 @@
-"""The ``SearchIndex`` contract, once, for every implementation (``search_index`` lists them).
-
-A PostgreSQL implementation joins the parameter list with an opt-in marker."""
+"""The ``SearchIndex`` contract, once, for every implementation (``search_index`` lists them): ``SqliteIndex``
+and ``PostgresIndex`` (on a fresh database of the session's embedded PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -13,18 +12,36 @@ import pytest
 from assistantd.retrieval import filters
 from assistantd.retrieval.embedders import HashingEmbedder
 from assistantd.retrieval.index import IndexedFile, SearchIndex, SearchQuery
+from assistantd.retrieval.pg_index import PostgresIndex
 from assistantd.retrieval.sqlite_index import SqliteIndex
+from assistantd.store.db import Database
 
 EMBEDDER = HashingEmbedder(64)
 MANUAL = ["The X200 grinder has a three-year warranty.", "Clean the burrs of the X200 weekly with a brush."]
 FAQ = ["Orders ship within two business days.", "Returns are accepted within thirty days."]
 
 
-@pytest.fixture(params=["sqlite"])
-async def search_index(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SearchIndex]:
-    index = SqliteIndex(tmp_path / "index.db")
-    yield index
-    index.close()
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_for_index(request: pytest.FixtureRequest) -> str:
+    """ "" for SQLite, else the URL of a fresh database (a sync fixture: the embedded server starts outside
+    the event loop)."""
+    return "" if request.param == "sqlite" else str(request.getfixturevalue("postgres").new_database())
+
+
+@pytest.fixture
+async def search_index(database_for_index: str, tmp_path: Path) -> AsyncIterator[SearchIndex]:
+    if not database_for_index:
+        index = SqliteIndex(tmp_path / "index.db")
+        yield index
+        index.close()
+        return
+    db = Database(database_for_index)
+    try:
+        pg = PostgresIndex(db)
+        await pg.open()
+        yield pg
+    finally:
+        await db.dispose()
 
 
 async def put(index: SearchIndex, store: str, file_id: str, texts: list[str], **attributes: object) -> None:

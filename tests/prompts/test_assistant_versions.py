@@ -16,7 +16,7 @@ from alembic.config import Config
 
 from assistantd import Settings
 from assistantd.store.db import MIGRATIONS_DIR
-from tests._support import assert_api_error, db_count
+from tests._support import assert_api_error, db_count, db_query
 from tests.prompts.conftest import get
 
 WEATHER: dict[str, Any] = {
@@ -30,9 +30,8 @@ async def versions(client: openai.AsyncOpenAI, assistant_id: str, **query: Any) 
 
 
 def run_options(settings: Settings, run_id: str) -> Any:
-    with sqlite3.connect(settings.data_dir / "assistantd.db") as conn:
-        (raw,) = conn.execute("SELECT options FROM runs WHERE id = ?", (run_id,)).fetchone()
-    return json.loads(raw)
+    ((raw,),) = db_query(settings, "SELECT options FROM runs WHERE id = ?", run_id)
+    return raw if isinstance(raw, dict) else json.loads(raw)  # PostgreSQL's driver decodes jsonb itself
 
 
 async def test_create_is_version_one_with_every_field(client: openai.AsyncOpenAI) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from assistantd import Settings
 from tests._schema import assert_schema
-from tests._support import assert_api_error, assert_error, make_file, wire
+from tests._support import assert_api_error, assert_error, db_count, db_execute, make_file, wire
 from tests.vector_stores._docs import FAQ, MANUAL
 
 
@@ -149,8 +149,7 @@ async def test_malformed_id_is_400(client: openai.AsyncOpenAI) -> None:
 
 async def test_expired_store_cannot_be_searched(client: openai.AsyncOpenAI, settings: Settings) -> None:
     store = await client.vector_stores.create(expires_after={"anchor": "last_active_at", "days": 1})
-    with sqlite3.connect(settings.data_dir / "assistantd.db") as db:
-        db.execute("UPDATE vector_stores SET expires_at = ? WHERE id = ?", (int(time.time()) - 1, store.id))
+    db_execute(settings, "UPDATE vector_stores SET expires_at = ? WHERE id = ?", int(time.time()) - 1, store.id)
     assert (await client.vector_stores.retrieve(store.id)).status == "expired"
     with pytest.raises(openai.BadRequestError) as exc:
         await client.vector_stores.search(store.id, query="warranty")
@@ -159,5 +158,7 @@ async def test_expired_store_cannot_be_searched(client: openai.AsyncOpenAI, sett
 
 
 def _index_rows(settings: Settings, store_id: str) -> int:
+    if not settings.effective_database_url.startswith("sqlite"):  # PostgresIndex: tables in the database
+        return db_count(settings, "retrieval_chunks", "WHERE store_id = ?", store_id)
     with sqlite3.connect(settings.data_dir / "index.db") as db:
         return int(db.execute("SELECT count(*) FROM chunks WHERE store_id = ?", (store_id,)).fetchone()[0])

@@ -5,6 +5,10 @@ on the ASGI ``receive`` channel: a ``Content-Length`` past the limit is refused 
 a chunked body is cut off as soon as it passes the limit. JSON bodies are bounded by ``max_request_bytes``
 (413, OpenAI's envelope; the SDK does not retry it); uploads, which stream to a spooled temporary file, by
 ``max_file_bytes`` (``UploadRoute``).
+
+A JSON body holding the NUL character (``\u0000``) anywhere is refused with a 400 naming the field, on
+every backend: PostgreSQL cannot store it in text or jsonb, and a request that works on one database and
+fails on another is worse than one clear rule.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import orjson
 from fastapi import Request
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
@@ -19,6 +24,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive
 
 from assistantd.api.deps import services
+from assistantd.errors import InvalidRequest
 from assistantd.services.files import too_large
 from assistantd.settings import Settings
 
@@ -79,13 +85,56 @@ class WireRoute(APIRoute):
             if declared is not None and declared > limit:
                 raise self.error(settings)  # refused before a byte of the body is read
             receive = _bounded(request.receive, limit, lambda: self.error(settings))
-            return await handler(Request(request.scope, receive))
+            bounded = Request(request.scope, receive)
+            if self.checks_text:
+                _refuse_nul(await bounded.body())  # cached on the request: FastAPI parses the same bytes
+            return await handler(bounded)
 
         return bounded_handler
+
+    checks_text = True
+    """JSON bodies are checked for NUL characters (uploads are bytes, and may hold any)."""
+
+
+def _refuse_nul(body: bytes) -> None:
+    if b"\\u0000" not in body:  # the only way JSON spells NUL; the scan costs microseconds
+        return
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return  # FastAPI reports malformed JSON itself
+    path = nul_path(value)
+    if path is not None:
+        raise InvalidRequest(
+            f"Invalid '{path or 'body'}': the string contains the NUL character (U+0000), which cannot be stored.",
+            param=path or None,
+        )
+
+
+def nul_path(value: Any, path: str = "") -> str | None:
+    """The dotted path (``messages[0].content``) of the first string or key holding U+0000, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if "\x00" in key:
+                return here
+            found = nul_path(item, here)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = nul_path(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 class UploadRoute(WireRoute):
     """Uploads (multipart) may hold one file of up to ``max_file_bytes`` and a few small fields."""
+
+    checks_text = False
 
     def limit(self, settings: Settings) -> int:
         return settings.max_file_bytes + FORM_OVERHEAD

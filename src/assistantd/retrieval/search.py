@@ -18,6 +18,7 @@ import numpy.typing as npt
 from assistantd.retrieval.embedders import CachedEmbedder, Embedder, EmbeddingError, LocalEmbedder, make_embedder
 from assistantd.retrieval.filters import Filter
 from assistantd.retrieval.index import Hit, Mode, SearchIndex, SearchQuery
+from assistantd.retrieval.pg_index import PostgresIndex
 from assistantd.retrieval.rerank import Ranker, candidates, rerank
 from assistantd.retrieval.sqlite_index import SqliteIndex
 from assistantd.retrieval.worker import IngestWorker
@@ -98,6 +99,9 @@ class Retrieval:
     searcher: Searcher
 
     async def start(self) -> None:
+        opening = getattr(self.index, "open", None)  # PostgreSQL: its schema, and a clear error without pgvector
+        if opening is not None:
+            await opening()
         await self.worker.start()
 
     async def stop(self) -> None:
@@ -140,9 +144,11 @@ class Retrieval:
 
 
 def build_retrieval(settings: Settings, db: Database, blobs: BlobStore, http: httpx.AsyncClient) -> Retrieval:
-    """The embedded setup: ``SqliteIndex`` in ``<data_dir>/index.db`` (with the embedding cache) and the
-    configured embedder."""
-    index = SqliteIndex(settings.data_dir / "index.db")
+    """The index beside the database (``SqliteIndex`` in ``<data_dir>/index.db`` for SQLite, ``PostgresIndex``
+    in the database itself for PostgreSQL; each holds the embedding cache too) and the configured embedder."""
+    index: SqliteIndex | PostgresIndex = (
+        SqliteIndex(settings.data_dir / "index.db") if db.is_sqlite else PostgresIndex(db)
+    )
     raw = make_embedder(settings, http)
     documents = LocalEmbedder(background=True) if isinstance(raw, LocalEmbedder) else raw
     embedder = None if documents is None else CachedEmbedder(documents, index)

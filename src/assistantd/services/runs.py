@@ -281,6 +281,7 @@ class Runs:
             await self.engine.expire(run_id)
             raise InvalidRequest(f"Run {run_id} has expired and can no longer accept tool outputs.", param="run_id")
         async with self.ctx.db.write() as conn:
+            await repos.runs.lock(conn, run_id)  # concurrent submissions apply once
             run = await self._get(conn, thread_id, run_id)
             if run.status != "requires_action" or not run.required_action:
                 raise InvalidRequest(f'Runs in status "{run.status}" do not accept tool outputs.', param="run_id")

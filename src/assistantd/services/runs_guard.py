@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistantd.errors import InvalidRequest
-from assistantd.store import conversation_items
+from assistantd.store import conversation_items, repos
 from assistantd.store.db import Conn
 from assistantd.store.runs import active_run_id
 
@@ -11,7 +11,9 @@ from assistantd.store.runs import active_run_id
 async def ensure_no_active_run(conn: Conn, thread_id: str, *, for_message: bool) -> None:
     """OpenAI's 400s (issue reports quote these messages) when the thread has a non-terminal run. A new run
     also needs every function call of the thread answered (a response or a client may have left one
-    waiting): an upstream would refuse the history."""
+    waiting): an upstream would refuse the history. The thread's row is locked first: two processes adding
+    runs at once take turns (the second sees the first's run)."""
+    await repos.threads.lock(conn, thread_id)
     run_id = await active_run_id(conn, thread_id)
     if run_id is not None:
         if for_message:

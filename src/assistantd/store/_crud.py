@@ -155,6 +155,13 @@ class Repo(Generic[Rec]):
     async def get(self, conn: Conn, object_id: str) -> Rec | None:
         return await get_by_id(conn, self.table, self.record, object_id)
 
+    async def lock(self, conn: Conn, object_id: str) -> None:
+        """Hold the row until the write transaction ends, so a read-check-write on it (one active run per
+        thread, tool outputs applied once) cannot interleave with another process's. PostgreSQL takes a
+        row lock (``FOR UPDATE``); on SQLite the single writer already serializes write transactions."""
+        if conn.dialect.name == "postgresql":
+            await conn.execute(select(self.table.c.id).where(self.table.c.id == object_id).with_for_update())
+
     async def update(self, conn: Conn, object_id: str, values: dict[str, Any]) -> bool:
         return await update_by_id(conn, self.table, object_id, values)
 

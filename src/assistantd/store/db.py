@@ -9,13 +9,16 @@ database:
   aiosqlite against ~0.1 ms inline; see ``bench/``). SQLite has a single writer: writes are serialized
   by an asyncio lock around one connection (``BEGIN IMMEDIATE``), and reads use other connections that
   WAL lets run beside it. One process owns a SQLite database.
-* **PostgreSQL**: a real ``AsyncConnection`` (asyncpg), many processes at once.
+* **PostgreSQL**: a real ``AsyncConnection`` (psycopg 3, async), a pool per process, many processes at
+  once. ``postgresql://`` URLs (what managed services print) are run with psycopg; Alembic uses the same
+  driver synchronously, so one driver covers both.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,6 +32,11 @@ from sqlalchemy.sql import Executable
 from assistantd.store.private import private_dir, private_sqlite
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class DatabaseUnreachable(Exception):
+    """The database cannot be used: it cannot be opened or migrated, or lacks what assistantd needs (pgvector
+    on PostgreSQL). The message is one line (a URL in it has its password hidden)."""
 
 
 class Conn(Protocol):
@@ -82,7 +90,7 @@ def _begin_with(statement: str) -> Any:
 class Database:
     """Transactions for services: ``async with db.write() as conn`` / ``async with db.read() as conn``."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 20, pool_timeout: float = 10.0) -> None:
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
@@ -105,9 +113,10 @@ class Database:
                 event.listen(engine, "begin", _begin_with(begin))
         else:
             self._async = create_async_engine(
-                url,
-                pool_size=10,
-                max_overflow=20,
+                driver_url(url),
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                pool_timeout=pool_timeout,
                 pool_pre_ping=True,
                 json_serializer=_dumps,
                 json_deserializer=orjson.loads,
@@ -134,8 +143,16 @@ class Database:
             yield InlineConn(conn)
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
-        await asyncio.to_thread(upgrade_to_head, self.url)
+        """Bring the schema to the newest Alembic revision (one process at a time on PostgreSQL: the others
+        wait on an advisory lock, then find nothing to do)."""
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            await asyncio.to_thread(upgrade_to_head, self.url)
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+            shown = make_url(self.url).render_as_string(hide_password=True)
+            raise DatabaseUnreachable(f"cannot open the database {shown}: {reason}") from None
 
     async def dispose(self) -> None:
         if self._async is not None:
@@ -145,18 +162,30 @@ class Database:
             self.reader.dispose()
 
 
-def sync_url(url: str) -> str:
-    """The synchronous driver URL Alembic runs with."""
+def driver_url(url: str) -> str:
+    """``url`` with the driver assistantd runs it with (psycopg 3 for PostgreSQL, in both its async and
+    sync forms; pysqlite for SQLite), whatever driver the URL names (``postgresql+asyncpg://``
+    included): the URL an operator copies from a console just works."""
     parsed = make_url(url)
     driver = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}[parsed.get_backend_name()]
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
 
 
+_alembic = threading.Lock()
+"""Alembic's context is module state: one migration per process at a time (processes queue on PostgreSQL's
+advisory lock instead)."""
+
+
 def upgrade_to_head(url: str) -> None:
+    with _alembic:
+        _upgrade(url)
+
+
+def _upgrade(url: str) -> None:
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", sync_url(url).replace("%", "%%"))
+    cfg.set_main_option("sqlalchemy.url", driver_url(url).replace("%", "%%"))
     command.upgrade(cfg, "head")
