@@ -119,3 +119,38 @@ def test_database_without_pgvector_is_one_error_line(postgres: Any, tmp_path: Pa
     assert len(lines) == 1, done.stderr
     assert "the database has no pgvector extension and this role cannot create it" in lines[0]
     assert "create extension vector" in lines[0]
+
+
+async def test_two_processes_share_the_ingestion_queue(postgres: Any, settings: Settings) -> None:
+    """Two servers on one database and one blob directory: the files of a batch are claimed with leases,
+    so each is ingested by exactly one of them (no chunk written twice: the chunk ids, drawn from one
+    sequence, have no gaps) and the batch completes."""
+    import asyncio
+
+    shared = settings.model_copy(
+        update={"database_url": postgres.new_database(), "embeddings": "hashing", "ingest_workers": 2}
+    )
+    async with serve(shared) as a, serve(shared) as b:
+        uploaded = await asyncio.gather(
+            *(
+                a.files.create(
+                    file=(f"note-{i}.txt", f"Note {i} is about topic {i % 5}.".encode()), purpose="assistants"
+                )
+                for i in range(60)
+            )
+        )
+        store = await b.vector_stores.create(name="shared")
+        batch = await a.vector_stores.file_batches.create(store.id, file_ids=[f.id for f in uploaded])
+        for _ in range(600):
+            batch = await b.vector_stores.file_batches.retrieve(batch.id, vector_store_id=store.id)
+            if batch.status != "in_progress":
+                break
+            await asyncio.sleep(0.05)
+        assert batch.status == "completed" and batch.file_counts.completed == 60
+        hits = await a.vector_stores.search(store.id, query="note 7 topic 2")
+        assert hits.data and hits.data[0].filename == "note-7.txt"
+    with psycopg.connect(shared.database_url) as conn:
+        count, top = conn.execute("select count(*), max(id) from retrieval_chunks").fetchone() or (0, 0)
+        assert count == top == 60
+        owners = conn.execute("select count(distinct lease_owner) from vector_store_files").fetchone()
+        assert owners is not None and owners[0] in (1, 2)

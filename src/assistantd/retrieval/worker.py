@@ -6,6 +6,10 @@ because attachments made inside other services' transactions (message attachment
 helpers) do not call it. A file's status is written only if its attachment is still the one that was
 ingested (same ``seq``, still ``in_progress``); otherwise (detached, cancelled or re-attached meanwhile)
 the chunks it wrote are removed again.
+
+Files are claimed with a lease (``lease_owner``/``lease_until``), renewed while they are ingested, so
+several processes on one PostgreSQL database share the queue and each file is ingested once; a file whose
+worker died is claimed again when its lease lapses.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 
 from assistantd.retrieval.chunking import ChunkingSpec
@@ -29,6 +34,9 @@ from assistantd.store.records import VectorStoreFileRecord
 log = logging.getLogger("assistantd.ingest")
 
 POLL_SECONDS = 0.5
+LEASE_SECONDS = 30.0
+"""How long a claim holds without renewal: a dead worker's files are taken over after this."""
+RENEW_SECONDS = 5.0
 GC_SECONDS = 60.0
 """How often chunks of detached files are dropped (a File deleted through /v1/files detaches it from its
 stores by cascade, without telling the index)."""
@@ -45,23 +53,46 @@ class IngestWorker:
         self.concurrency = max(1, concurrency)
         self._wake = asyncio.Event()
         self._active: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._seqs: dict[tuple[str, str], int] = {}
         self._loop_task: asyncio.Task[None] | None = None
+        self._renew_task: asyncio.Task[None] | None = None
+        self.owner = f"i_{secrets.token_hex(6)}"
 
     def notify(self) -> None:
         self._wake.set()
 
     async def start(self) -> None:
+        if self.db.is_sqlite:
+            async with self.db.write() as conn:
+                await vs.release_files(conn)  # one process owns a SQLite database: the leases are a dead one's
         await self.collect_garbage()
         self._loop_task = asyncio.create_task(self._run(), name="ingest-worker")
+        self._renew_task = asyncio.create_task(self._renew(), name="ingest-leases")
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._loop_task, *self._active.values()) if t is not None]
+        tasks = [t for t in (self._loop_task, self._renew_task, *self._active.values()) if t is not None]
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._active.clear()
+        self._seqs.clear()
+        with contextlib.suppress(Exception):  # another process takes the files over at once
+            async with self.db.write() as conn:
+                await vs.release_files(conn, self.owner)
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(RENEW_SECONDS)
+            seqs = list(self._seqs.values())
+            if not seqs:
+                continue
+            try:
+                async with self.db.write() as conn:
+                    await vs.renew_files(conn, self.owner, seqs, time.time() + LEASE_SECONDS)
+            except Exception:
+                log.exception("renewing ingestion leases failed")
 
     async def collect_garbage(self) -> None:
         """Drop indexed chunks of files no longer attached (deleted while the server was down, or with
@@ -89,13 +120,17 @@ class IngestWorker:
         free = self.concurrency - len(self._active)
         if free <= 0:
             return
-        async with self.db.read() as conn:
-            pending = await vs.pending_files(conn, self.concurrency + len(self._active) + free)
-        for record in pending:
+        async with self.db.write() as conn:
+            claimed = await vs.claim_files(conn, self.owner, time.time(), LEASE_SECONDS, free)
+        for record in claimed:
             key = (record.vector_store_id, record.file_id)
-            if key in self._active or free <= 0:
+            if key in self._active:
+                # Re-attached while its previous attachment is still being ingested here: that task drops
+                # its chunks when it sees the newer seq; take this one on the next scan.
+                async with self.db.write() as conn:
+                    await vs.renew_files(conn, self.owner, [record.seq], 0.0)
                 continue
-            free -= 1
+            self._seqs[key] = record.seq
             self._active[key] = asyncio.create_task(self._guarded(key, record))
 
     async def _guarded(self, key: tuple[str, str], record: VectorStoreFileRecord) -> None:
@@ -108,6 +143,7 @@ class IngestWorker:
             )
         finally:
             self._active.pop(key, None)
+            self._seqs.pop(key, None)
             self._wake.set()
 
     async def _process(self, record: VectorStoreFileRecord) -> None:

@@ -236,6 +236,9 @@ class VectorStoreFileRow(Base):
     chunking_strategy: Mapped[dict[str, Any]] = mapped_column(Json)
     attributes: Mapped[dict[str, Any] | None] = mapped_column(Json)
     batch_id: Mapped[str | None] = mapped_column(String(64))
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    """The ingestion worker ingesting it now (any process), while ``lease_until`` (epoch seconds) is ahead."""
+    lease_until: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (
         Index("ux_vector_store_files_store_file", "vector_store_id", "file_id", unique=True),

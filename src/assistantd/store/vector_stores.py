@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, delete, func, select, update
+from sqlalchemy import Select, Table, bindparam, delete, func, or_, select, update
 
 from assistantd.store import tables as t
 from assistantd.store._crud import PageParams, Repo, to_record
@@ -201,10 +201,43 @@ async def file_statuses(conn: Conn, store_id: str, file_ids: list[str]) -> dict[
     return {str(r._mapping["file_id"]): str(r._mapping["status"]) for r in rows}
 
 
-async def pending_files(conn: Conn, limit: int) -> list[VectorStoreFileRecord]:
-    """The ingestion queue: files still ``in_progress``, oldest first."""
-    stmt = select(FILES).where(FILES.c.status == "in_progress").order_by(FILES.c.seq).limit(limit)
-    return [to_record(VectorStoreFileRecord, r) for r in (await conn.execute(stmt)).all()]
+async def claim_files(
+    conn: Conn, owner: str, now: float, lease_seconds: float, limit: int
+) -> list[VectorStoreFileRecord]:
+    """Take up to ``limit`` files of the ingestion queue (``in_progress``, oldest first) that no worker
+    holds, leasing them to ``owner``. Many processes claim at once on PostgreSQL: rows another transaction
+    is claiming are skipped (``SKIP LOCKED``), so each file goes to one worker; SQLite has one writer."""
+    c = FILES.c
+    stmt = (
+        select(FILES)
+        .where(c.status == "in_progress", or_(c.lease_until.is_(None), c.lease_until < now))
+        .order_by(c.seq)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    records = [to_record(VectorStoreFileRecord, r) for r in (await conn.execute(stmt)).all()]
+    if records:
+        seqs = [r.seq for r in records]
+        await conn.execute(
+            update(FILES).where(c.seq.in_(seqs)).values(lease_owner=owner, lease_until=now + lease_seconds)
+        )
+    return records
+
+
+async def renew_files(conn: Conn, owner: str, seqs: list[int], until: float) -> None:
+    """Extend ``owner``'s leases on the files it is still ingesting."""
+    c = FILES.c
+    await conn.execute(update(FILES).where(c.seq.in_(seqs), c.lease_owner == owner).values(lease_until=until))
+
+
+async def release_files(conn: Conn, owner: str | None = None) -> None:
+    """Make files leased by ``owner`` (clean shutdown), or by anyone (``None``: one process owns a SQLite
+    database, so at its start every lease belongs to a dead process), claimable at once."""
+    c = FILES.c
+    held = c.lease_owner.is_not(None) if owner is None else c.lease_owner == owner
+    stmt = update(FILES).where(held, c.status == "in_progress")  # who ingested a finished file stays visible
+    await conn.execute(stmt.values(lease_owner=None, lease_until=None))
 
 
 async def cancel_batch(conn: Conn, batch_id: str) -> None:
