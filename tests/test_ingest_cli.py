@@ -204,7 +204,7 @@ def test_more_files_than_one_batch(server: ServerProcess, api: openai.OpenAI, tm
     for i in range(501):
         (root / f"note-{i:03}.txt").write_text(f"Note number {i} is about topic {i % 7}.\n")
     result = ingest(server, str(root), "--create", "many", "--concurrency", "16")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr + server.log
     store_id = result.stdout.split()[2]
     assert " (many): 501 files, 501 completed; " in result.stdout
     counts = api.vector_stores.retrieve(store_id).file_counts

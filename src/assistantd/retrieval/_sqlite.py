@@ -33,7 +33,11 @@ class SqliteFile:
         """This thread's connection (autocommit: transactions are explicit, in ``_write``)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            # No statement cache: CPython's is a per-connection dict that is not thread-safe, and a cursor
+            # of this connection can be finalised by the garbage collector on another thread (a cycle
+            # through a traceback), which corrupted it now and then under load ("bad parameter or other
+            # API misuse" in executemany; python/cpython#118172). SQLite itself is serialized here.
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, cached_statements=0)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=10000")
