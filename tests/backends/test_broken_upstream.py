@@ -48,36 +48,41 @@ def broken_chunked(request: pytest.FixtureRequest) -> Iterator[str]:
                 conn, _ = listener.accept()
             except TimeoutError:
                 continue
-            with conn:
-                conn.settimeout(2)
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    got = conn.recv(65536)
-                    if not got:
-                        break
-                    data += got
-                head, _, rest = data.partition(b"\r\n\r\n")
-                length = next(
-                    (
-                        int(line.split(b":")[1])
-                        for line in head.split(b"\r\n")
-                        if line.lower().startswith(b"content-length")
-                    ),
-                    0,
-                )
-                while len(rest) < length:
-                    got = conn.recv(65536)
-                    if not got:
-                        break
-                    rest += got
-                first = b"data: " + json.dumps(_chunk({"content": "Hi"})).encode() + b"\n\n"
-                extra = b"Transfer-Encoding: chunked, gzip\r\nContent-Length: 12\r\n" if kind == "bad-header" else b""
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
-                    + extra
-                    + b"\r\n"
-                    + BROKEN[kind](first)
-                )
+            try:
+                with conn:
+                    conn.settimeout(2)
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        got = conn.recv(65536)
+                        if not got:
+                            break
+                        data += got
+                    head, _, rest = data.partition(b"\r\n\r\n")
+                    length = next(
+                        (
+                            int(line.split(b":")[1])
+                            for line in head.split(b"\r\n")
+                            if line.lower().startswith(b"content-length")
+                        ),
+                        0,
+                    )
+                    while len(rest) < length:
+                        got = conn.recv(65536)
+                        if not got:
+                            break
+                        rest += got
+                    first = b"data: " + json.dumps(_chunk({"content": "Hi"})).encode() + b"\n\n"
+                    extra = (
+                        b"Transfer-Encoding: chunked, gzip\r\nContent-Length: 12\r\n" if kind == "bad-header" else b""
+                    )
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
+                        + extra
+                        + b"\r\n"
+                        + BROKEN[kind](first)
+                    )
+            except OSError:  # a client that connected and sent nothing in time: serve the next one
+                continue
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
