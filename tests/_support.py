@@ -73,28 +73,25 @@ def db_count(settings: Settings, table: str, where: str = "", *args: Any) -> int
 
 def db_execute(settings: Settings, sql: str, *args: Any) -> None:
     """One write statement on the test's database outside the app (to age a row, say). ``?`` placeholders."""
-    url = settings.effective_database_url
-    if url.startswith("sqlite"):
-        with sqlite3.connect(settings.data_dir / "assistantd.db") as conn:
-            conn.execute(sql, args)
-        return
-    import psycopg
-
-    with psycopg.connect(url) as pg:
-        pg.execute(sql.replace("?", "%s"), args)
+    _on_database(settings, sql, args, rows=False)
 
 
 def db_query(settings: Settings, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     """Rows of one statement, run on the test's database outside the app (SQLite file or PostgreSQL).
     ``?`` placeholders on either backend."""
-    url = settings.effective_database_url
-    if url.startswith("sqlite"):
+    return _on_database(settings, sql, args, rows=True)
+
+
+def _on_database(settings: Settings, sql: str, args: tuple[Any, ...], *, rows: bool) -> list[tuple[Any, ...]]:
+    if settings.effective_database_url.startswith("sqlite"):
         with sqlite3.connect(settings.data_dir / "assistantd.db") as conn:
-            return [tuple(r) for r in conn.execute(sql, args).fetchall()]
+            cursor = conn.execute(sql, args)
+            return [tuple(r) for r in cursor.fetchall()] if rows else []
     import psycopg
 
-    with psycopg.connect(url) as pg:
-        return [tuple(r) for r in pg.execute(sql.replace("?", "%s"), args).fetchall()]
+    with psycopg.connect(settings.effective_database_url) as pg:
+        result = pg.execute(sql.replace("?", "%s"), args)
+        return [tuple(r) for r in result.fetchall()] if rows else []
 
 
 async def make_file(

@@ -320,16 +320,13 @@ DATABASE_RETRY_AFTER_S = 1
 def database_unavailable(exc: Exception) -> bool:
     """The database cannot be reached now (pool exhausted, connection refused or lost): the client should
     retry, so a 503 with ``Retry-After``, not a 500. A statement the database refuses is not this."""
+    import psycopg
     from sqlalchemy import exc as sa
 
     if isinstance(exc, sa.TimeoutError):  # no free connection within database_pool_timeout
         return True
     if isinstance(exc, sa.DBAPIError) and exc.connection_invalidated:
         return True
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - psycopg is a dependency
-        return False
     original = exc.orig if isinstance(exc, sa.DBAPIError) else exc
     return isinstance(original, psycopg.OperationalError) and not isinstance(original, psycopg.errors.QueryCanceled)
 
