@@ -6,6 +6,8 @@ Written on raw asyncio streams so the fake itself costs little CPU. Two behaviou
 * ``realistic``: first token after ``--first-ms`` (200), then one token every ``--every-ms`` (20),
   ``--tokens`` (200) tokens in all.
 
+A model name ending in ``-<n>`` (``fake-400``) asks for ``n`` tokens instead.
+
     python bench/fake_upstream.py --port 0 --mode realistic     # prints "PORT <n>" once listening
 """
 
@@ -76,11 +78,14 @@ class Fake:
         writer.write(CHUNK_HEAD)
         if self.mode == "realistic":
             await asyncio.sleep(self.first)
-        for i in range(self.tokens):
+        tokens = self.tokens
+        if model.rpartition("-")[2].isdigit():  # "fake-400": that many tokens
+            tokens = int(model.rpartition("-")[2])
+        for i in range(tokens):
             delta = {"role": "assistant", "content": "tok"} if i == 0 else {"content": " tok"}
             writer.write(_event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}))
             await writer.drain()
-            if self.mode == "realistic" and i < self.tokens - 1:
+            if self.mode == "realistic" and i < tokens - 1:
                 await asyncio.sleep(self.every)
         writer.write(_event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
         writer.write(
@@ -88,7 +93,7 @@ class Fake:
                 {
                     **base,
                     "choices": [],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": self.tokens, "total_tokens": 10 + self.tokens},
+                    "usage": {"prompt_tokens": 10, "completion_tokens": tokens, "total_tokens": 10 + tokens},
                 }
             )
         )

@@ -1,4 +1,5 @@
-"""The ``assistantd`` command: ``serve`` (the HTTP server), ``import`` (an export from OpenAI), ``ingest`` (a
+"""The ``assistantd`` command: ``serve`` (the HTTP server), ``worker`` (the run engine of a PostgreSQL
+deployment, see ``runtime.py``), ``import`` (an export from OpenAI), ``ingest`` (a
 folder into a vector store of a running server, see ``ingest_cli.py``), ``setup-sandbox``, ``--version``.
 
 A mistake in the configuration ends ``serve`` with one or two lines saying what to change and exit status 2,
@@ -37,6 +38,29 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port, 0 for any free one (default 8000, or ASSISTANTD_PORT)")
     serve.add_argument("--data-dir", help="data directory (default ./assistantd-data, or ASSISTANTD_DATA_DIR)")
     serve.add_argument("--config", help="TOML settings file (or ASSISTANTD_CONFIG_FILE)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="API processes sharing the port (PostgreSQL only; default 1)",
+    )
+    serve.add_argument(
+        "--api-only",
+        action="store_true",
+        help="serve the API and leave runs, responses and ingestion to 'assistantd worker' processes (PostgreSQL only)",
+    )
+    worker = sub.add_parser(
+        "worker",
+        help="execute runs and responses, ingest files, expire what is due (PostgreSQL only)",
+        description="Execute queued runs and responses, ingest vector store files and expire what is due, "
+        "for API processes started with 'assistantd serve --api-only'. Any number of workers, on any number "
+        "of machines, share the work through the database; one that dies has its work taken over.",
+    )
+    worker.add_argument("--data-dir", help="data directory shared with the API processes (or ASSISTANTD_DATA_DIR)")
+    worker.add_argument("--config", help="TOML settings file (or ASSISTANTD_CONFIG_FILE)")
+    worker.add_argument("--processes", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    worker.set_defaults(host=None, port=None)
     imp = sub.add_parser(
         "import",
         help="import assistants, threads, files and vector stores exported from OpenAI",
@@ -74,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         return _import(args)
     if args.command == "ingest":
         return ingest_cli.run(args)
+    if args.command == "worker":
+        return _worker(args)
     return _serve(args)
 
 
@@ -144,31 +170,85 @@ def _migrate(settings: Settings) -> None:
         _fail(str(exc), status=1)
 
 
-def _serve(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    from assistantd.datadir import DataDirError, prepare
-
-    try:
-        lock: IO[str] = prepare(settings.data_dir)
-    except DataDirError as exc:
-        _fail(str(exc))
-    sock = _bind(settings.host, settings.port)
+def _logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper() if settings.log_level != "trace" else 5,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     if settings.log_level != "debug":
         logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration plugin otherwise
+
+
+def _needs_postgres(settings: Settings, what: str) -> None:
+    from assistantd.store.db import Database
+
+    if Database(settings.effective_database_url).is_sqlite:
+        _fail(
+            f"{what} needs PostgreSQL (ASSISTANTD_DATABASE_URL=postgresql://...): one process owns a SQLite "
+            "database, and 'assistantd serve' alone runs everything in it"
+        )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.workers < 1:
+        _fail(f"--workers must be at least 1, not {args.workers}")
+    if args.workers > 1:
+        _needs_postgres(settings, "--workers")
+    if args.api_only:
+        _needs_postgres(settings, "--api-only")
+    from assistantd.datadir import DataDirError, prepare
+    from assistantd.store.db import Database
+
+    try:
+        lock: IO[str] | None = prepare(settings.data_dir, exclusive=Database(settings.effective_database_url).is_sqlite)
+    except DataDirError as exc:
+        _fail(str(exc))
+    sock = _bind(settings.host, settings.port)
+    _logging(settings)
     from assistantd.app import create_app
+    from assistantd.runtime import Role
     from assistantd.server import Server, build_config
 
     _migrate(settings)
-    server = Server(build_config(create_app(settings), settings))
-    try:
+    role: Role = "api" if args.api_only else "all"
+
+    def serve() -> int:
+        server = Server(build_config(create_app(settings, role=role), settings))
         server.run(sockets=[sock])
+        return 0 if server.started else 1
+
+    try:
+        if args.workers == 1:
+            return serve()
+        from assistantd.processes import supervise
+
+        return supervise(args.workers, serve)
     finally:
-        lock.close()
-    return 0 if server.started else 1
+        if lock is not None:
+            lock.close()
+
+
+def _worker(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _needs_postgres(settings, "assistantd worker")
+    if args.processes < 1:
+        _fail(f"--processes must be at least 1, not {args.processes}")
+    from assistantd.datadir import DataDirError, prepare
+
+    try:
+        prepare(settings.data_dir, exclusive=False)
+    except DataDirError as exc:
+        _fail(str(exc))
+    _logging(settings)
+    _migrate(settings)
+    from assistantd.worker_main import work
+
+    if args.processes == 1:
+        return work(settings)
+    from assistantd.processes import supervise
+
+    return supervise(args.processes, lambda: work(settings))
 
 
 def _import(args: argparse.Namespace) -> int:

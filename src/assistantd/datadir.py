@@ -23,8 +23,10 @@ class DataDirError(Exception):
     """The data directory cannot be used; the message names the path and the fix."""
 
 
-def prepare(data_dir: Path) -> IO[str]:
-    """Create ``data_dir`` if needed, check it is writable, and lock it. Keep the returned file open."""
+def prepare(data_dir: Path, *, exclusive: bool = True) -> IO[str] | None:
+    """Create ``data_dir`` if needed, check it is writable, and (``exclusive``: SQLite) lock it: keep the
+    returned file open. On PostgreSQL the processes of a deployment share the directory (file bytes) and
+    the database coordinates them, so nothing is locked."""
     path = data_dir.resolve()
     hint = "set ASSISTANTD_DATA_DIR, --data-dir or data_dir in the config file"
     try:
@@ -33,6 +35,8 @@ def prepare(data_dir: Path) -> IO[str]:
             pass
     except OSError as exc:
         raise DataDirError(f"data dir {path} is not usable: {exc.strerror or exc} ({hint})") from exc
+    if not exclusive:
+        return None
     lock = (path / LOCK_NAME).open("a+")
     try:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     answering (0: answer at once). Saves the helpers most of their polls."""
     run_workers: int = 64
     """How many runs the in-process workers execute at once."""
+    lease_seconds: float = Field(default=20.0, ge=2)
+    """How long a run, response or vector store file claimed by a process stays its own without a renewal
+    (renewed every tenth of it while the process works): after a process dies, another takes its work
+    over within this time. PostgreSQL deployments with several workers; SQLite takes over at start-up."""
     run_expiry_seconds: int = 600
     """Seconds after creation at which a run waiting in ``requires_action`` expires."""
     upstream_timeout_seconds: float = 120.0

@@ -1,7 +1,9 @@
-"""Durable execution: a server stopped mid-run leaves no run stuck; the next start fails it with last_error."""
+"""Durable execution: a server stopped mid-run leaves no run stuck; the next start resumes it from its last
+completed step, the interrupted turn taken again."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -29,7 +31,7 @@ async def serving(settings: Settings, backend: ScriptedBackend) -> AsyncIterator
             yield c
 
 
-async def test_run_in_progress_at_shutdown_fails_at_restart(settings: Settings) -> None:
+async def test_run_in_progress_at_shutdown_resumes_at_restart(settings: Settings) -> None:
     async with serving(settings, ScriptedBackend([Hang("half an")])) as client:
         a = await assistant(client)
         t = await thread(client)
@@ -37,18 +39,43 @@ async def test_run_in_progress_at_shutdown_fails_at_restart(settings: Settings) 
         await wait_status(client, t.id, run.id, "in_progress")
 
     async with serving(settings, ScriptedBackend([Say("fresh")])) as client:
+        done = await wait_status(client, t.id, run.id)
+        assert done.status == "completed" and done.last_error is None
+        steps = (await client.beta.threads.runs.steps.list(run.id, thread_id=t.id, order="asc")).data
+        assert [s.status for s in steps] == ["failed", "completed"]
+        assert steps[0].last_error is not None and steps[0].last_error.code == "server_error"
+        messages = (await client.beta.threads.messages.list(t.id, run_id=run.id, order="asc")).data
+        assert [m.status for m in messages] == ["incomplete", "completed"]
+        assert messages[0].incomplete_details is not None
+        assert messages[1].content[0].text.value == "fresh"  # type: ignore[union-attr]
+        # The interrupted answer is not shown to the model again.
+    assert db_count(settings, "jobs") == 0
+
+
+async def test_a_run_stopped_again_and_again_fails(settings: Settings) -> None:
+    for _ in range(4):  # the first start, then MAX_RESUMES resumptions, each stopped mid-turn
+        async with serving(settings, ScriptedBackend([Hang("half an")])) as client:
+            if _ == 0:
+                a = await assistant(client)
+                t = await thread(client)
+                run = await client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id)
+            await wait_status(client, t.id, run.id, "in_progress")
+            await wait_messages(client, t.id, run.id, _ + 1)
+
+    async with serving(settings, ScriptedBackend([Say("fresh")])) as client:
         failed = await wait_status(client, t.id, run.id)
-        assert failed.status == "failed" and failed.failed_at is not None
-        assert failed.last_error is not None and failed.last_error.code == "server_error"
-        assert "stopped" in failed.last_error.message
-        for step in (await client.beta.threads.runs.steps.list(run.id, thread_id=t.id)).data:
-            assert step.status == "failed"
-        for msg in (await client.beta.threads.messages.list(t.id, run_id=run.id)).data:
-            assert msg.status == "incomplete"
-        # The thread is usable again.
+        assert failed.status == "failed" and failed.last_error is not None
+        assert "stopped 4 times" in failed.last_error.message
         again = await client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id)
         assert again.status == "completed"
-    assert db_count(settings, "jobs") == 0
+
+
+async def wait_messages(client: openai.AsyncOpenAI, thread_id: str, run_id: str, count: int) -> None:
+    for _ in range(200):
+        if len((await client.beta.threads.messages.list(thread_id, run_id=run_id)).data) >= count:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"run {run_id} has fewer than {count} messages")
 
 
 async def test_queued_and_waiting_runs_survive_a_restart(settings: Settings) -> None:

@@ -292,6 +292,7 @@ class Responses:
             run = await self._get(conn, response_id)
             if run.status not in TERMINAL:
                 await repos.runs.update(conn, response_id, {"cancel_requested": True})
+                await jobs.request_cancel(conn, response_id)
             await store.delete_response(conn, response_id)
         self.engine.request_cancel(response_id)
         return {"id": response_id, "object": "response", "deleted": True}
@@ -304,6 +305,7 @@ class Responses:
             if run.status in TERMINAL:
                 raise InvalidRequest(f"Cannot cancel a response with status '{run.status}'.", param="response_id")
             await repos.runs.update(conn, response_id, {"status": "cancelling", "cancel_requested": True})
+            await jobs.request_cancel(conn, response_id)
             claimed = await self.workers.claim(conn, response_id)
         with self.events.subscribe(response_id) as queue:
             if claimed:

@@ -227,6 +227,14 @@ class ResponseRun:
 
     # --- the RunSession protocol ---------------------------------------------------------------------
 
+    async def resume(self) -> None:
+        """Nothing of a response's output is stored before it ends: it is taken again from its input, its
+        events numbered on from the last one sent."""
+        async with self.db.read() as conn:
+            last = await store.last_sequence_number(conn, self.run.id)
+        if last is not None:
+            self.renderer.resume_after(last)
+
     async def started(self) -> None:
         if self.quiet:
             return

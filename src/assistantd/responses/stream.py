@@ -103,6 +103,11 @@ class ResponseEvents:
     def next_sequence_number(self) -> int:
         return self._seq
 
+    def resume_after(self, sequence_number: int) -> None:
+        """Number the next event after ``sequence_number`` (a response resumed by another process goes on
+        from what its streams have seen)."""
+        self._seq = sequence_number + 1
+
     def _emit(self, out: list[Event], kind: str, **fields: Any) -> None:
         out.append({"type": kind, "sequence_number": self._seq, **fields})
         self._seq += 1

@@ -98,11 +98,13 @@ class Retrieval:
     """The main database: a hit counts only while its file is attached and ``completed`` there."""
     searcher: Searcher
 
-    async def start(self) -> None:
+    async def start(self, *, ingest: bool = True) -> None:
+        """Open the index and, with ``ingest``, start ingesting (an API process leaves that to workers)."""
         opening = getattr(self.index, "open", None)  # PostgreSQL: its schema, and a clear error without pgvector
         if opening is not None:
             await opening()
-        await self.worker.start()
+        if ingest:
+            await self.worker.start()
 
     async def stop(self) -> None:
         await self.worker.stop()
@@ -152,5 +154,5 @@ def build_retrieval(settings: Settings, db: Database, blobs: BlobStore, http: ht
     raw = make_embedder(settings, http)
     documents = LocalEmbedder(background=True) if isinstance(raw, LocalEmbedder) else raw
     embedder = None if documents is None else CachedEmbedder(documents, index)
-    worker = IngestWorker(db, blobs, index, embedder, settings.ingest_workers)
+    worker = IngestWorker(db, blobs, index, embedder, settings.ingest_workers, lease_seconds=settings.lease_seconds)
     return Retrieval(index=index, embedder=embedder, worker=worker, db=db, searcher=Searcher(index, raw))

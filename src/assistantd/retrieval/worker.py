@@ -44,9 +44,17 @@ stores by cascade, without telling the index)."""
 
 class IngestWorker:
     def __init__(
-        self, db: Database, blobs: BlobStore, index: SearchIndex, embedder: Embedder | None, concurrency: int
+        self,
+        db: Database,
+        blobs: BlobStore,
+        index: SearchIndex,
+        embedder: Embedder | None,
+        concurrency: int,
+        *,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.db = db
+        self.lease_seconds = lease_seconds
         self.blobs = blobs
         self.index = index
         self.embedder = embedder
@@ -84,13 +92,13 @@ class IngestWorker:
 
     async def _renew(self) -> None:
         while True:
-            await asyncio.sleep(RENEW_SECONDS)
+            await asyncio.sleep(min(RENEW_SECONDS, self.lease_seconds / 6))
             seqs = list(self._seqs.values())
             if not seqs:
                 continue
             try:
                 async with self.db.write() as conn:
-                    await vs.renew_files(conn, self.owner, seqs, time.time() + LEASE_SECONDS)
+                    await vs.renew_files(conn, self.owner, seqs, time.time() + self.lease_seconds)
             except Exception:
                 log.exception("renewing ingestion leases failed")
 
@@ -121,7 +129,7 @@ class IngestWorker:
         if free <= 0:
             return
         async with self.db.write() as conn:
-            claimed = await vs.claim_files(conn, self.owner, time.time(), LEASE_SECONDS, free)
+            claimed = await vs.claim_files(conn, self.owner, time.time(), self.lease_seconds, free)
         for record in claimed:
             key = (record.vector_store_id, record.file_id)
             if key in self._active:

@@ -21,6 +21,7 @@ from assistantd.runs.persist import RunWriter, now, stamp_at
 from assistantd.runs.server_tools import annotate_answer, run_automatic_calls, run_server_calls
 from assistantd.runs.session import TurnPlayer as PlayerProtocol
 from assistantd.runs.turn import TurnPlayer
+from assistantd.store import repos
 from assistantd.store import runs as run_queries
 from assistantd.store.blobs import BlobStore
 from assistantd.store.db import Database
@@ -49,6 +50,17 @@ class AssistantsRun:
 
     def stage(self, **values: Any) -> None:
         self.w.stage(**values)
+
+    async def resume(self) -> None:
+        interrupted = Failed("server_error", "The server executing this step stopped; the turn was taken again.")
+        async with self.db.write() as conn:  # the interrupted answer keeps the text its streams were shown
+            for message in await run_queries.open_messages(conn, self.run.id):
+                text = message.content or await run_queries.streamed_text(conn, self.run.id, message.id)
+                if isinstance(text, str):
+                    part = {"type": "text", "text": {"value": text, "annotations": []}}
+                    await repos.messages.update(conn, message.id, {"content": [part]})
+        async with self.w.batch():
+            await self._close_leftovers("failed", interrupted, now(), set())
 
     async def started(self) -> None:
         self.w.emit("thread.run.in_progress", run_to_wire(self.w.run))

@@ -92,6 +92,8 @@ def _run_turns(steps: list[RunStepRecord], own: dict[str, MessageRecord], server
     by_type = {tool.type: tool for tool, _ in server.values()}
     out: list[ChatMessage] = []
     for step in steps:
+        if step.status in ("failed", "cancelled", "expired"):
+            continue  # a turn interrupted by a stopped process, taken again since
         details = step.step_details
         if step.type == "message_creation":
             msg = own.get(details["message_creation"]["message_id"])

@@ -41,6 +41,9 @@ from assistantd.tools.registry import ToolRegistry
 log = logging.getLogger("assistantd.runs")
 
 MAX_TURNS = 32
+MAX_RESUMES = 3
+"""A run whose executing process stopped this many times is failed rather than resumed again (whatever
+stops them may be the run itself)."""
 
 
 SessionFactory = Callable[[RunRecord], RunSession]
@@ -92,33 +95,41 @@ class RunEngine:
             return
         await self.session(run).finish(None, "expired")
 
-    async def execute(self, run_id: str, *, recovered: bool = False) -> None:
+    async def execute(self, run_id: str, *, attempts: int = 0) -> None:
+        """Advance ``run_id``; ``attempts`` is how many claims of its job came before this one."""
         # Registered before the run starts, so a cancel that lands at any point after is seen.
         cancel = self._cancels[run_id] = asyncio.Event()
         try:
-            await self._execute(run_id, recovered, cancel)
+            await self._execute(run_id, attempts, cancel)
         finally:
             self._cancels.pop(run_id, None)
             self._expiring.discard(run_id)
 
-    async def _execute(self, run_id: str, recovered: bool, cancel: asyncio.Event) -> None:
-        run, started = await begin(self.db, run_id, recovered)
-        if run is None:
+    async def _execute(self, run_id: str, attempts: int, cancel: asyncio.Event) -> None:
+        before, started = await begin(self.db, run_id)
+        if before is None:
             return
-        s = self.session(run)
+        s = self.session(before)
+        resumed = started and before.status == "in_progress" and attempts > 0
         if not started:
-            if run.status in TERMINAL or run.status == "requires_action":
+            if before.status in TERMINAL or before.status == "requires_action":
                 await finish_job(self.db, run_id)
-            elif run.status == "cancelling" or run.cancel_requested:
+            elif before.status == "cancelling" or before.cancel_requested:
                 await s.finish(None, "cancelled")
-            elif run.expires_at is not None and run.expires_at < now():
+            elif before.expires_at is not None and before.expires_at < now():
                 await s.finish(None, "expired")
-            else:
+            return
+        if resumed:
+            if attempts > MAX_RESUMES:
                 failure = Failed(
-                    "server_error", "The server stopped while this run was in progress; the run was not resumed."
+                    "server_error",
+                    f"The server executing this run stopped {attempts} times while it was in progress; "
+                    "it was not resumed again.",
                 )
                 await s.finish(None, "failed", failure)
-            return
+                return
+            log.info("run %s resumes after its process stopped (attempt %d)", run_id, attempts + 1)
+            await s.resume()
         await s.started()
         try:
             await self._loop(s, cancel)

@@ -36,15 +36,16 @@ class RunGone(Exception):
     """The run's row is gone (its thread was deleted while it ran): nothing is left to write to."""
 
 
-async def begin(db: Database, run_id: str, recovered: bool) -> tuple[RunRecord | None, bool]:
+async def begin(db: Database, run_id: str) -> tuple[RunRecord | None, bool]:
     """Read a claimed run and, when it should execute now, move it to ``in_progress`` in the same
     transaction, so a cancel that lands between the claim and the start is never overwritten.
-    Returns the run and whether it started."""
+    Returns the run and whether it started (a run already ``in_progress`` was being executed by a process
+    that stopped: it starts again, from its last completed step)."""
     async with db.write() as conn:
         run = await repos.runs.get(conn, run_id)
         if run is None:
             return None, False
-        startable = run.status == "queued" or (run.status == "in_progress" and not recovered)
+        startable = run.status in ("queued", "in_progress")
         if not startable or run.cancel_requested:
             return run, False
         values: dict[str, Any] = {"status": "in_progress", "started_at": run.started_at or now()}

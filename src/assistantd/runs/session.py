@@ -66,6 +66,11 @@ class RunSession(Protocol):
         """Run columns to write with the next update (usage after each turn)."""
         ...
 
+    async def resume(self) -> None:
+        """The process executing the run stopped mid-turn: close what that turn left open (its partial
+        message ends ``incomplete``, its steps ``failed``), so the turn is taken again from scratch."""
+        ...
+
     async def started(self) -> None:
         """The run moved to ``in_progress``: announce it."""
         ...

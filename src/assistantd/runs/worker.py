@@ -2,10 +2,10 @@
 
 Each worker claims a job with a lease, executes the run, and the engine deletes the job when the run
 stops (terminal or ``requires_action``). A heartbeat renews the leases of running jobs and notices
-cancellations requested through the database. If the process dies, its leases lapse and the runs are
-claimed again: a run that never started is executed, one that was in progress fails with
-``last_error`` (see ``RunEngine.execute``). A sweeper expires runs still queued, in progress or in
-``requires_action`` at their ``expires_at``.
+cancellations requested through the database. If the process dies, its leases lapse and another process
+(or this one, restarted) claims the runs again: a run that never started is executed, one that was in
+progress resumes from its last completed step (``RunSession.resume``; see ``RunEngine.execute``). A
+sweeper expires runs still queued, in progress or in ``requires_action`` at their ``expires_at``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -26,17 +27,28 @@ from assistantd.store.db import Conn, Database
 log = logging.getLogger("assistantd.worker")
 T = TypeVar("T")
 
-LEASE_SECONDS = 30.0
+LEASE_SECONDS = 20.0
 HEARTBEAT_SECONDS = 2.0
 IDLE_POLL_SECONDS = 1.0
+SWEEP_SECONDS = 60.0
 
 
 class WorkerPool:
-    def __init__(self, db: Database, engine: RunEngine, concurrency: int) -> None:
+    """``concurrency`` 0: an API process, which queues runs for the workers of other processes and executes
+    none itself (except closing a cancelled one no worker holds)."""
+
+    def __init__(
+        self, db: Database, engine: RunEngine, concurrency: int, *, lease_seconds: float = LEASE_SECONDS
+    ) -> None:
         self.db = db
         self.engine = engine
-        self.concurrency = max(1, concurrency)
-        self.owner = f"w_{secrets.token_hex(6)}"
+        self.concurrency = max(0, concurrency)
+        self.lease_seconds = lease_seconds
+        self.heartbeat_seconds = min(HEARTBEAT_SECONDS, lease_seconds / 10)
+        self.sweeps: list[Callable[[], Awaitable[None]]] = []
+        """Periodic clean-ups run with the heartbeat (e.g. old run events)."""
+        self.owner = f"w_{os.getpid()}_{secrets.token_hex(4)}"
+        """Names the process in ``jobs.lease_owner`` (its pid, for an operator)."""
         self._wake = asyncio.Event()
         self._running: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -51,6 +63,8 @@ class WorkerPool:
         self._wake.set()
 
     async def start(self) -> None:
+        if self.concurrency == 0:
+            return
         if self.db.is_sqlite:
             # One process owns a SQLite database: every lease left behind belongs to a dead process.
             async with self.db.write() as conn:
@@ -78,10 +92,10 @@ class WorkerPool:
 
     async def claim(self, conn: Conn, run_id: str) -> bool:
         """Take ``run_id``'s job for the caller if no worker holds it (then run it with ``execute_claimed``)."""
-        return await jobs.claim(conn, self.owner, time.time(), LEASE_SECONDS, run_id=run_id) is not None
+        return await jobs.claim(conn, self.owner, time.time(), self.lease_seconds, run_id=run_id) is not None
 
     async def execute_claimed(self, run_id: str) -> None:
-        await self._execute(run_id, recovered=False)
+        await self._execute(run_id, 0)
 
     async def submit(
         self, run_id: str, write: Callable[[Conn], Awaitable[T]], announce: Callable[[T], None] | None = None
@@ -122,13 +136,13 @@ class WorkerPool:
         self._release_slot()
 
     def start_reserved(self, run_id: str) -> None:
-        self._start(run_id, recovered=False)
+        self._start(run_id, 0)
 
-    def _start(self, run_id: str, recovered: bool) -> None:
+    def _start(self, run_id: str, attempts: int) -> None:
         if self._stopping:
             self._release_slot()  # its lease lapses; the next start claims it again
             return
-        task = asyncio.create_task(self._execute(run_id, recovered))
+        task = asyncio.create_task(self._execute(run_id, attempts))
         self._executing.add(task)
         task.add_done_callback(self._executing.discard)
         task.add_done_callback(lambda _: self._release_slot())
@@ -149,7 +163,7 @@ class WorkerPool:
             try:
                 self._wake.clear()
                 async with self.db.write() as conn:
-                    claim = await jobs.claim(conn, self.owner, time.time(), LEASE_SECONDS)
+                    claim = await jobs.claim(conn, self.owner, time.time(), self.lease_seconds)
             except Exception:
                 log.exception("claiming a job failed")
             if claim is None:
@@ -158,24 +172,32 @@ class WorkerPool:
                     async with asyncio.timeout(IDLE_POLL_SECONDS):
                         await self._wake.wait()
                 continue
-            self._start(claim.run_id, claim.attempts > 0)
+            self._start(claim.run_id, claim.attempts)
 
-    async def _execute(self, run_id: str, recovered: bool) -> None:
+    async def _execute(self, run_id: str, attempts: int) -> None:
         self._running.add(run_id)
         try:
-            await self.engine.execute(run_id, recovered=recovered)
+            await self.engine.execute(run_id, attempts=attempts)
         except Exception:
             log.exception("run %s failed in the worker", run_id)
         finally:
             self._running.discard(run_id)
 
     async def _heartbeat(self) -> None:
+        swept = time.monotonic()
         while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await asyncio.sleep(self.heartbeat_seconds)
+            if time.monotonic() - swept > SWEEP_SECONDS:
+                swept = time.monotonic()
+                for sweep in self.sweeps:
+                    try:
+                        await sweep()
+                    except Exception:
+                        log.exception("a periodic clean-up failed")
             try:
                 running = list(self._running)
                 async with self.db.write() as conn:
-                    await jobs.renew(conn, self.owner, running, time.time() + LEASE_SECONDS)
+                    await jobs.renew(conn, self.owner, running, time.time() + self.lease_seconds)
                     expired = await run_queries.expired_runs(conn, int(time.time()))
                 async with self.db.read() as conn:
                     cancelling = await run_queries.cancel_requested(conn, running)

@@ -259,6 +259,7 @@ class Runs:
             if run.status in TERMINAL or run.status == "cancelling":
                 raise InvalidRequest(f"Cannot cancel run with status '{run.status}'.", param="run_id")
             await repos.runs.update(conn, run_id, {"status": "cancelling", "cancel_requested": True})
+            await jobs.request_cancel(conn, run_id)
             if run.status == "requires_action":
                 await jobs.enqueue(conn, run_id, time.time())
             # A run no worker holds (queued, or waiting for outputs) is closed here rather than when a worker

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import BindParameter, Select, bindparam, delete, insert, or_, select, update
 
+from assistantd.store import signals
 from assistantd.store.db import Conn
 from assistantd.store.tables import JobRow
 
@@ -62,6 +63,13 @@ async def enqueue(conn: Conn, run_id: str, now: float) -> None:
         await conn.execute(_INSERT, {"run_id": run_id, "available_at": now, "attempts": 0})
     else:
         await conn.execute(_REQUEUE, {"_run_id": run_id, "_now": now})
+    await signals.notify(conn, signals.JOBS)
+
+
+async def request_cancel(conn: Conn, run_id: str) -> None:
+    """Tell the process executing ``run_id`` (whichever it is) to stop it, once this transaction commits;
+    the run's ``cancel_requested`` is the durable request, this the prompt one."""
+    await signals.notify(conn, signals.CANCELS, run_id)
 
 
 async def claim(conn: Conn, owner: str, now: float, lease_seconds: float, run_id: str | None = None) -> Claim | None:

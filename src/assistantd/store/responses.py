@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, delete, insert, select
 
 from assistantd import items
 from assistantd.store.db import Conn
-from assistantd.store.tables import ResponseEventRow, ResponseItemRow, RunRow
+from assistantd.store.tables import ResponseEventRow, ResponseItemRow, RunEventRow, RunRow
 
 _TYPES: dict[str, type[Any]] = {
     "message": items.MessageItem,
@@ -161,6 +161,21 @@ async def events_of(conn: Conn, response_id: str, after: int = -1) -> list[dict[
         .order_by(ResponseEventRow.sequence_number)
     )
     return [row.data for row in (await conn.execute(stmt)).all()]
+
+
+async def last_sequence_number(conn: Conn, response_id: str) -> int | None:
+    """The ``sequence_number`` of the last event a response sent (stored for a background one, or followed
+    from another process), if any: a resumed response numbers its events on from it."""
+    kept = (
+        select(ResponseEventRow.sequence_number)
+        .where(ResponseEventRow.response_id == response_id)
+        .order_by(ResponseEventRow.sequence_number.desc())
+        .limit(1)
+    )
+    sent = select(RunEventRow.data).where(RunEventRow.run_id == response_id).order_by(RunEventRow.seq.desc()).limit(5)
+    found = [n for n in [(await conn.execute(kept)).scalar()] if n is not None]
+    found += [d["sequence_number"] for d in (await conn.execute(sent)).scalars() if "sequence_number" in d]
+    return max(found, default=None)
 
 
 async def delete_response(conn: Conn, response_id: str) -> None:

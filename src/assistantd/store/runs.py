@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, select
 from assistantd.store._crud import to_record
 from assistantd.store.db import Conn
 from assistantd.store.records import MessageRecord, RunStepRecord
-from assistantd.store.tables import MessageRow, RunRow, RunStepRow
+from assistantd.store.tables import MessageRow, RunEventRow, RunRow, RunStepRow
 
 ACTIVE_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
 
@@ -59,3 +59,21 @@ async def open_messages(conn: Conn, run_id: str) -> list[MessageRecord]:
         .order_by(MessageRow.seq)
     )
     return [to_record(MessageRecord, r) for r in (await conn.execute(stmt)).all()]
+
+
+async def streamed_text(conn: Conn, run_id: str, message_id: str) -> str:
+    """The text of ``message_id`` as its ``thread.message.delta`` events streamed it (kept in ``run_events``
+    on PostgreSQL): what clients saw of a message whose process stopped before writing it."""
+    stmt = (
+        select(RunEventRow.data)
+        .where(RunEventRow.run_id == run_id, RunEventRow.event == "thread.message.delta")
+        .order_by(RunEventRow.seq)
+    )
+    text = []
+    for data in (await conn.execute(stmt)).scalars():
+        if data.get("id") != message_id:
+            continue
+        for part in data.get("delta", {}).get("content") or []:
+            if part.get("index") == 0 and part.get("type") == "text":
+                text.append(part.get("text", {}).get("value") or "")
+    return "".join(text)

@@ -195,6 +195,26 @@ class RunStepRow(Base):
     __table_args__ = (Index("ix_run_steps_run_seq", "run_id", "seq"),)
 
 
+class RunEventRow(Base):
+    """A run's or response's events, written by the process executing it so that streams in other processes
+    follow it (PostgreSQL deployments; ``runs/pg_events.py``). No foreign key: rows outlive nothing for long
+    (the sweeper removes them) and a run's deletion must not wait on them."""
+
+    __tablename__ = "run_events"
+    seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(Json)
+    origin: Mapped[str] = mapped_column(String(32))
+    """The process that wrote it (``PostgresEventLog.origin``): its own streams had it already."""
+    created_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (
+        Index("ix_run_events_run_seq", "run_id", "seq"),
+        Index("ix_run_events_created", "created_at"),
+    )
+
+
 class JobRow(Base):
     """The persistent work queue: one row per run that a worker must advance."""
 

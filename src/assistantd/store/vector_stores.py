@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Select, Table, bindparam, delete, func, or_, select, update
 
+from assistantd.store import signals
 from assistantd.store import tables as t
 from assistantd.store._crud import PageParams, Repo, to_record
 from assistantd.store.db import Conn
@@ -143,6 +144,8 @@ async def put_files(conn: Conn, rows: list[dict[str, Any]]) -> None:
     stmt = delete(FILES).where(FILES.c.vector_store_id == bindparam("s"), FILES.c.file_id == bindparam("f"))
     await conn.execute(stmt, [{"s": r["vector_store_id"], "f": r["file_id"]} for r in rows])
     await conn.execute(FILES.insert(), rows)
+    if any(r.get("status") == "in_progress" for r in rows):
+        await signals.notify(conn, signals.INGEST)
 
 
 async def update_file(
