@@ -6,7 +6,9 @@ Written on raw asyncio streams so the fake itself costs little CPU. Two behaviou
 * ``realistic``: first token after ``--first-ms`` (200), then one token every ``--every-ms`` (20),
   ``--tokens`` (200) tokens in all.
 
-A model name ending in ``-<n>`` (``fake-400``) asks for ``n`` tokens instead.
+A model name ending in ``-<n>`` (``fake-400``) asks for ``n`` tokens instead; one containing ``instant`` is
+answered as in ``instant`` mode (one fake serves both kinds of scenario); one containing ``calls``, asked
+with tools, calls the first tool (until the last message is a tool result).
 
     python bench/fake_upstream.py --port 0 --mode realistic     # prints "PORT <n>" once listening
 """
@@ -66,26 +68,45 @@ class Fake:
                     writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
                     await writer.drain()
                     continue
-                model = json.loads(body or b"{}").get("model", "fake-model")
-                await self.stream(writer, model)
+                request = json.loads(body or b"{}")
+                model = request.get("model", "fake-model")
+                messages = request.get("messages") or [{}]
+                if "calls" in model and request.get("tools") and messages[-1].get("role") != "tool":
+                    await self.call(writer, model, request["tools"][0]["function"]["name"])
+                else:
+                    await self.stream(writer, model)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
             writer.close()
 
-    async def stream(self, writer: asyncio.StreamWriter, model: str) -> None:
+    async def call(self, writer: asyncio.StreamWriter, model: str, name: str) -> None:
+        """A turn that calls ``name`` (models named ``...calls...`` with tools, until a tool result comes)."""
         base = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
         writer.write(CHUNK_HEAD)
         if self.mode == "realistic":
             await asyncio.sleep(self.first)
-        tokens = self.tokens
+        call = {"index": 0, "id": f"call_{time.monotonic_ns()}", "type": "function"}
+        delta = {"role": "assistant", "tool_calls": [{**call, "function": {"name": name, "arguments": '{"q": "x"}'}}]}
+        writer.write(_event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}))
+        writer.write(_event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}))
+        writer.write(_chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+        await writer.drain()
+
+    async def stream(self, writer: asyncio.StreamWriter, model: str) -> None:
+        base = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+        writer.write(CHUNK_HEAD)
+        paced = self.mode == "realistic" and "instant" not in model
+        if paced:
+            await asyncio.sleep(self.first)
+        tokens = self.tokens if paced else 5
         if model.rpartition("-")[2].isdigit():  # "fake-400": that many tokens
             tokens = int(model.rpartition("-")[2])
         for i in range(tokens):
             delta = {"role": "assistant", "content": "tok"} if i == 0 else {"content": " tok"}
             writer.write(_event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}))
             await writer.drain()
-            if self.mode == "realistic" and i < tokens - 1:
+            if paced and i < tokens - 1:
                 await asyncio.sleep(self.every)
         writer.write(_event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
         writer.write(

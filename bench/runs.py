@@ -196,10 +196,10 @@ async def burst_scenario(base: str, upstream: str, concurrency: int) -> dict[str
     }
 
 
-async def poll_scenario(base: str, clients: int, seconds: float) -> dict[str, Any]:
+async def poll_scenario(base: str, clients: int, seconds: float, model: str = "fake-model") -> dict[str, Any]:
     conn = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=conn) as session:
-        asst = await post(session, f"{base}/v1/assistants", {"model": "fake-model"})
+        asst = await post(session, f"{base}/v1/assistants", {"model": model})
         threads = await asyncio.gather(
             *(
                 post(session, f"{base}/v1/threads", {"messages": [{"role": "user", "content": "hi"}]})

