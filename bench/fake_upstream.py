@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import time
+from typing import Any
 
 CHUNK_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
 
@@ -72,7 +73,7 @@ class Fake:
                 model = request.get("model", "fake-model")
                 messages = request.get("messages") or [{}]
                 if "calls" in model and request.get("tools") and messages[-1].get("role") != "tool":
-                    await self.call(writer, model, request["tools"][0]["function"]["name"])
+                    await self.call(writer, model, request["tools"][0]["function"]["name"], messages)
                 else:
                     await self.stream(writer, model)
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -80,14 +81,21 @@ class Fake:
         finally:
             writer.close()
 
-    async def call(self, writer: asyncio.StreamWriter, model: str, name: str) -> None:
-        """A turn that calls ``name`` (models named ``...calls...`` with tools, until a tool result comes)."""
+    async def call(self, writer: asyncio.StreamWriter, model: str, name: str, messages: list[dict[str, Any]]) -> None:
+        """A turn that calls ``name`` (models named ``...calls...`` with tools, until a tool result comes).
+        ``code_interpreter`` is given the code after ``code:`` in the last user message."""
+        arguments = '{"q": "x"}'
+        if name == "code_interpreter":
+            said = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "") or ""
+            if isinstance(said, list):
+                said = " ".join(str(p.get("text", "")) for p in said if isinstance(p, dict))
+            arguments = json.dumps({"code": str(said).split("code:", 1)[-1].strip()})
         base = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
         writer.write(CHUNK_HEAD)
         if self.mode == "realistic":
             await asyncio.sleep(self.first)
         call = {"index": 0, "id": f"call_{time.monotonic_ns()}", "type": "function"}
-        delta = {"role": "assistant", "tool_calls": [{**call, "function": {"name": name, "arguments": '{"q": "x"}'}}]}
+        delta = {"role": "assistant", "tool_calls": [{**call, "function": {"name": name, "arguments": arguments}}]}
         writer.write(_event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}))
         writer.write(_event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}))
         writer.write(_chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")

@@ -231,3 +231,50 @@ def _terminate_listeners(postgres: Any, url: str) -> None:
         "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s and query like 'LISTEN%%'",
         database,
     )
+
+
+def test_a_threads_code_interpreter_session_stays_with_its_worker(deployment: Deployment) -> None:
+    """A thread's runs go to the worker holding its code_interpreter session while it lives (its variables
+    persist across runs, whichever of two workers would claim first); when that worker dies, another takes
+    the next run with a new session, the thread's files back in /mnt/data, and tells the model so."""
+    api = deployment.api(ONE_API)
+    deployment.worker()
+    deployment.worker()
+    c = client(api.url)
+    assistant = c.beta.assistants.create(model="fake-calls-5", tools=[{"type": "code_interpreter"}])
+    data = c.files.create(file=("kept.txt", b"kept"), purpose="assistants")
+    thread = c.beta.threads.create()
+    attachments = [{"file_id": data.id, "tools": [{"type": "code_interpreter"}]}]
+
+    def execute(code: str) -> str:
+        """Run ``code`` in the thread's session; its logs."""
+        c.beta.threads.messages.create(
+            thread.id,
+            role="user",
+            content=f"code: {code}",
+            attachments=attachments if attachments else None,  # type: ignore[arg-type]
+        )
+        attachments.clear()
+        run = c.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=50)
+        assert run.status == "completed", run.last_error
+        steps = c.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+        [call] = next(s for s in steps if s.type == "tool_calls").step_details.tool_calls  # type: ignore[union-attr]
+        return "".join(o.logs for o in call.code_interpreter.outputs if o.type == "logs")  # type: ignore[union-attr]
+
+    def host() -> int:
+        """The pid of the worker holding the thread's session (``kernel_hosts.owner`` is ``w_<pid>_...``)."""
+        with psycopg.connect(deployment.env["ASSISTANTD_DATABASE_URL"]) as conn:
+            row = conn.execute("select owner from kernel_hosts where key = %s", (thread.id,)).fetchone()
+        assert row is not None
+        return int(row[0].split("_")[1])
+
+    execute("x = 1")
+    first = host()
+    for n in range(2, 8):
+        logs = execute("x += 1\nprint(x)")
+        assert logs.strip() == str(n), logs  # the same session every time: its variables are there
+        assert host() == first
+    deployment.kill(first)
+    logs = execute("print(open('/mnt/data/kept.txt').read())\nprint(x)")
+    assert "new session" in logs and "kept" in logs and "NameError" in logs, logs
+    assert host() != first

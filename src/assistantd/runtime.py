@@ -59,6 +59,7 @@ from assistantd.store.private import private_dir
 from assistantd.tools.base import Tool
 from assistantd.tools.code_interpreter import CodeInterpreter
 from assistantd.tools.file_search import FileSearchTool
+from assistantd.tools.kernel_hosts import KernelHosts
 from assistantd.tools.registry import ToolRegistry
 
 log = logging.getLogger("assistantd")
@@ -163,6 +164,10 @@ class Runtime:
             responses=Responses(ctx, engine, events, workers, backends, live, containers),
             conversations=Conversations(ctx),
         )
+        if not db.is_sqlite and role != "api" and code_interpreter.pool is not None:
+            pool = code_interpreter.pool
+            code_interpreter.hosts = KernelHosts(db, workers.owner, settings.lease_seconds, pool.live_keys)
+            containers.runner.hosts = code_interpreter.hosts  # one pool, one record of its sessions
         await runtime._start(probe=model_backend is None)
         return runtime
 
@@ -176,6 +181,8 @@ class Runtime:
             await self.events.start()
         await self.containers.start()
         await self.retrieval.start(ingest=self.executes)
+        if self.code_interpreter.hosts is not None:
+            await self.code_interpreter.hosts.start()
         await self.workers.start()
         if probe:
             self.probes = asyncio.create_task(startup.probe_upstreams(self.settings, self.http))
@@ -186,6 +193,8 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.probes
         await self.workers.stop()
+        if self.code_interpreter.hosts is not None:
+            await self.code_interpreter.hosts.stop()
         await self.retrieval.stop()
         await self.containers.close()
         await self.code_interpreter.close()

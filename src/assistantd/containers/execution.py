@@ -24,6 +24,7 @@ from assistantd.services._context import Context, now
 from assistantd.store import containers as store
 from assistantd.store.containers import ContainerFileRecord, ContainerRecord
 from assistantd.tools import _code_files as code_files
+from assistantd.tools.kernel_hosts import KernelHosts
 
 ROOT = "/mnt/data/"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f/\\]")
@@ -82,6 +83,8 @@ class Runner:
         self.ctx = ctx
         self.pool = pool
         self.unavailable = unavailable
+        self.hosts: KernelHosts | None = None
+        """Where this process records the containers whose session it holds (PostgreSQL, several workers)."""
 
     async def discard(self, container_id: str) -> None:
         if self.pool is not None:
@@ -95,6 +98,8 @@ class Runner:
         try:
             async with self.pool.lease(container.id) as lease:
                 assert lease.session is not None
+                if lease.fresh and self.hosts is not None and await self.hosts.arrive(container.id):
+                    lease.reset = lease.reset or "moved"
                 notes = await self._sync_in(container, lease)
                 before = await lease.session.list_files()
                 result = await lease.session.execute(code, settings.code_interpreter_timeout_seconds)
@@ -125,7 +130,11 @@ class Runner:
             placed[rec.path] = rec.id
             digests[rec.path] = code_files.digest(data)
         if lease.fresh and lease.reset is not None:
-            why = {"idle": "it was idle too long", "crashed": "it crashed"}[lease.reset]
+            why = {
+                "idle": "it was idle too long",
+                "crashed": "it crashed",
+                "moved": "it ran in another server process, which has stopped",
+            }[lease.reset]
             names = ", ".join(sorted(r.path.removeprefix(ROOT) for r in records)) or "none"
             return [
                 f"[The previous Python session of this container ended because {why}; this is a new session, so "

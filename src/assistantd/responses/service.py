@@ -198,7 +198,7 @@ class Responses:
         async def write(conn: Conn) -> None:
             await repos.runs.insert(conn, values)
             await store.add_items(conn, response_id, "input", entries, values["created_at"])
-            await jobs.enqueue(conn, response_id, time.time())
+            await jobs.enqueue(conn, response_id, time.time(), _container_of(values["tools"]))
 
         await self.workers.submit(response_id, write)
 
@@ -523,6 +523,17 @@ def _run_values(
             "stream": req.stream,
         },
     }
+
+
+def _container_of(tools: list[dict[str, Any]]) -> str | None:
+    """The container a response's code runs in, if any (its job goes to the process holding its session)."""
+    for tool in tools:
+        container = (
+            (tool.get("code_interpreter") or {}).get("container_id") if tool.get("type") == "code_interpreter" else None
+        )
+        if isinstance(container, str):
+            return container
+    return None
 
 
 def _engine_tool(tool: EngineTool, container_id: str | None) -> dict[str, Any]:

@@ -22,7 +22,9 @@ from assistantd.sandbox.base import Sandbox, SandboxSession, SandboxUnavailable
 
 log = logging.getLogger("assistantd.sandbox")
 
-ResetReason = Literal["idle", "crashed"]
+ResetReason = Literal["idle", "crashed", "moved"]
+"""Why a key's earlier session is gone: reclaimed when idle, crashed, or held by another process (a worker
+that stopped: its runs are taken over here)."""
 _TOMBSTONE_SECONDS = 7 * 24 * 3600
 
 
@@ -56,6 +58,10 @@ class SessionPool:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._closed = False
+
+    def live_keys(self) -> list[str]:
+        """The keys whose session is running in this process."""
+        return [key for key, lease in self._leases.items() if lease.session is not None]
 
     @property
     def live(self) -> int:

@@ -3,7 +3,9 @@
 A job is a run some worker must advance. Workers claim jobs with a lease they renew while working; a
 lease that lapses (the worker died) makes the job claimable again, and the claimer learns it is a
 recovery from ``attempts``. On PostgreSQL the claim uses ``FOR UPDATE SKIP LOCKED`` so many worker
-processes can share the table; on SQLite the single writer makes the claim atomic anyway.
+processes can share the table, and skips runs of a thread whose code_interpreter session another live
+process holds (``kernel_hosts``), which that process claims; on SQLite the single writer makes the claim
+atomic anyway.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, bindparam, delete, insert, or_, select, update
+from sqlalchemy import BindParameter, Select, bindparam, delete, exists, insert, or_, select, update
 
 from assistantd.store import signals
 from assistantd.store.db import Conn
-from assistantd.store.tables import JobRow
+from assistantd.store.tables import JobRow, KernelHostRow, RunRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +56,21 @@ def _available(one_run: bool, postgres: bool) -> Select[str, int]:
     if one_run:
         stmt = stmt.where(JobRow.run_id == bindparam("_run_id"))
     if postgres:
-        stmt = stmt.with_for_update(skip_locked=True)
+        # A thread whose code_interpreter session another live process holds is left to that process.
+        thread = select(RunRow.thread_id).where(RunRow.id == JobRow.run_id).scalar_subquery()
+        hosted = select(1).where(
+            or_(KernelHostRow.key == thread, KernelHostRow.key == JobRow.affinity),
+            KernelHostRow.owner != bindparam("_owner"),
+            KernelHostRow.until > now,
+        )
+        stmt = stmt.where(~exists(hosted)).with_for_update(of=JobRow, skip_locked=True)
     return stmt
 
 
-async def enqueue(conn: Conn, run_id: str, now: float) -> None:
+async def enqueue(conn: Conn, run_id: str, now: float, affinity: str | None = None) -> None:
+    """Queue ``run_id`` (again). ``affinity``: the container whose code_interpreter session it will use."""
     if (await conn.execute(_FIND, {"_run_id": run_id})).first() is None:
-        await conn.execute(_INSERT, {"run_id": run_id, "available_at": now, "attempts": 0})
+        await conn.execute(_INSERT, {"run_id": run_id, "available_at": now, "attempts": 0, "affinity": affinity})
     else:
         await conn.execute(_REQUEUE, {"_run_id": run_id, "_now": now})
     await signals.notify(conn, signals.JOBS)
@@ -74,8 +84,11 @@ async def request_cancel(conn: Conn, run_id: str) -> None:
 
 async def claim(conn: Conn, owner: str, now: float, lease_seconds: float, run_id: str | None = None) -> Claim | None:
     """Lease the oldest available job (or ``run_id``'s), if any."""
-    stmt = _available(run_id is not None, conn.dialect.name == "postgresql")
+    postgres = conn.dialect.name == "postgresql"
+    stmt = _available(run_id is not None, postgres)
     params: dict[str, Any] = {"_now": now} if run_id is None else {"_now": now, "_run_id": run_id}
+    if postgres:
+        params["_owner"] = owner
     row = (await conn.execute(stmt, params)).first()
     if row is None:
         return None

@@ -215,6 +215,16 @@ class RunEventRow(Base):
     )
 
 
+class KernelHostRow(Base):
+    """Which process (its ``WorkerPool.owner``) holds the code_interpreter session of a thread or container,
+    and until when unless renewed: their runs are claimed by that process while it lives (``store/jobs.py``)."""
+
+    __tablename__ = "kernel_hosts"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    until: Mapped[float] = mapped_column(Float)
+
+
 class JobRow(Base):
     """The persistent work queue: one row per run that a worker must advance."""
 
@@ -225,6 +235,9 @@ class JobRow(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[float | None] = mapped_column(Float)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    affinity: Mapped[str | None] = mapped_column(String(64))
+    """The container whose code_interpreter session the run uses (a response's), besides its thread: a
+    process holding that session claims the job (``kernel_hosts``)."""
 
     __table_args__ = (Index("ix_jobs_available", "available_at"),)
 

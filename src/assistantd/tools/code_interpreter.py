@@ -30,6 +30,7 @@ from assistantd.sandbox import (
 from assistantd.settings import Settings
 from assistantd.tools import _code_files as files
 from assistantd.tools.base import Annotated, ToolContext
+from assistantd.tools.kernel_hosts import KernelHosts
 
 log = logging.getLogger("assistantd.tools")
 
@@ -71,6 +72,8 @@ class CodeInterpreter:
                 max_sessions=settings.code_interpreter_max_sessions,
             )
         )
+        self.hosts: KernelHosts | None = None
+        """Where this process records the threads whose session it holds (PostgreSQL, several workers)."""
         self._links: OrderedDict[str, dict[str, str]] = OrderedDict()
         """Per thread: ``/mnt/data/<path>`` → the File made from it (what ``annotate`` links to)."""
 
@@ -162,6 +165,8 @@ class CodeInterpreter:
             return [_logs(f"Error: code_interpreter is not available on this server: {self.unavailable}.")]
         try:
             async with self.pool.lease(ctx.run.thread_id) as lease:
+                if lease.fresh and self.hosts is not None and await self.hosts.arrive(ctx.run.thread_id):
+                    lease.reset = lease.reset or "moved"
                 notes = await self._sync_files(ctx, lease)
                 assert lease.session is not None
                 before = await lease.session.list_files()
@@ -193,7 +198,11 @@ class CodeInterpreter:
             copied[f.name] = files.digest(data)  # unchanged, it is not copied back out
         notes: list[str] = []
         if lease.fresh and lease.reset is not None:
-            why = {"idle": "it was idle too long", "crashed": "it crashed"}[lease.reset]
+            why = {
+                "idle": "it was idle too long",
+                "crashed": "it crashed",
+                "moved": "it ran in another server process, which has stopped",
+            }[lease.reset]
             names = ", ".join(sorted({f.name for f in wanted})) or "none"
             notes.append(
                 f"[The previous Python session of this thread ended because {why}; this is a new session, so "
