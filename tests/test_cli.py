@@ -92,3 +92,21 @@ def test_second_server_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
     # Once the first is gone, the lock goes with it.
     with serving(data) as again:
         assert again.health() == 200
+
+
+@pytest.mark.parametrize(
+    ("args", "what"),
+    [
+        (("serve", "--workers", "2"), "--workers"),
+        (("serve", "--api-only"), "--api-only"),
+        (("worker",), "assistantd worker"),
+    ],
+)
+def test_many_processes_need_postgresql(tmp_path: Path, args: tuple[str, ...], what: str) -> None:
+    """One process owns a SQLite database: the roles of a PostgreSQL deployment say so in one line."""
+    result = run_cli(*args, "--data-dir", str(tmp_path / "d"))
+    _refused(result, what, "needs PostgreSQL", "ASSISTANTD_DATABASE_URL")
+
+
+def test_workers_must_be_positive(tmp_path: Path) -> None:
+    _refused(run_cli("serve", "--workers", "0", "--data-dir", str(tmp_path / "d")), "--workers", "at least 1")

@@ -84,7 +84,8 @@ def test_a_stream_follows_a_run_executed_by_another_process(deployment: Deployme
     a_api, b_api = deployment.api(ONE_API), deployment.api(ONE_API)
     deployment.worker()
     a, b = client(a_api.url), client(b_api.url)
-    assistant = a.beta.assistants.create(model="fake")
+    # Long instructions: every run event is past a notification's 8,000 bytes (read back from the table).
+    assistant = a.beta.assistants.create(model="fake", instructions="Answer briefly. " * 600)
     thread = b.beta.threads.create(messages=[{"role": "user", "content": "hello"}])
     names: list[str] = []
     text = ""
