@@ -74,6 +74,9 @@ class Load:
         self.stop = asyncio.Event()
         self.assistant = ""
         self.tool_assistant = ""
+        self.code_assistant = ""
+        self.durations: list[float] = []
+        """Seconds from the first request to the end, per finished piece of work."""
 
     def client(self) -> openai.AsyncOpenAI:
         return random.choice(self.clients)
@@ -83,11 +86,15 @@ class Load:
         self.assistant = (await c.beta.assistants.create(model=f"fake-{TOKENS}")).id
         tool_model = f"fake-calls-{TOKENS}"
         self.tool_assistant = (await c.beta.assistants.create(model=tool_model, tools=[TOOL])).id  # type: ignore[list-item]
+        code = await c.beta.assistants.create(model=tool_model, tools=[{"type": "code_interpreter"}])
+        self.code_assistant = code.id
 
     async def _loop(self, one: Any) -> None:
         while not self.stop.is_set():
             try:
+                began = time.monotonic()
                 await one()
+                self.durations.append(time.monotonic() - began)
             except Exception as exc:  # counted, then checked: a request may meet a restart
                 self.errors.append(f"{type(exc).__name__}: {str(exc)[:120]}")
                 await asyncio.sleep(0.2)
@@ -122,6 +129,15 @@ class Load:
                     tool_outputs=outputs,  # type: ignore[arg-type]
                 )
                 continue
+            await asyncio.sleep(0.2)
+            run = await self.client().beta.threads.runs.retrieve(run.id, thread_id=thread.id)
+
+    async def code_run(self) -> None:
+        c = self.client()
+        thread = await c.beta.threads.create(messages=[{"role": "user", "content": "code: print(6 * 7)"}])
+        run = await c.beta.threads.runs.create(thread_id=thread.id, assistant_id=self.code_assistant)
+        self.runs.append((thread.id, run.id))
+        while run.status in ("queued", "in_progress"):
             await asyncio.sleep(0.2)
             run = await self.client().beta.threads.runs.retrieve(run.id, thread_id=thread.id)
 
@@ -162,7 +178,7 @@ class Load:
 
     async def run(self) -> None:
         kinds = [self.streamed_run] * 3 + [self.tool_run, self.background_response, self.streamed_response] * 2
-        kinds += [self.ingestion]
+        kinds += [self.ingestion, self.code_run]
         await asyncio.gather(*(self._loop(k) for k in kinds))
 
     async def close(self) -> None:
@@ -221,17 +237,43 @@ async def settle(load: Load, database_url: str) -> dict[str, Any]:
         problems.append(f"{twice[0]} chunks written twice")
     if jobs and jobs[0]:
         problems.append(f"{jobs[0]} jobs left in the queue")
+    orphans = orphaned_sandboxes()
+    if orphans:
+        problems.append(f"sandbox processes whose worker is gone: {orphans}")
+    durations = sorted(load.durations)
     return {
         "runs": len(runs),
         "responses": len(load.responses),
         "vector_store_batches": len(load.stores),
         "interrupted_answers_kept_incomplete": interrupted[0] if interrupted else 0,
         "settled_after_s": settled_after,
+        "work_seconds_p50": round(durations[len(durations) // 2], 2) if durations else None,
+        "work_seconds_max": round(durations[-1], 2) if durations else None,
         "streams_ended_badly": load.streams_ended_badly,
         "request_errors": len(load.errors),
         "request_error_kinds": sorted(set(e.split(":")[0] for e in load.errors)),
         "problems": problems,
     }
+
+
+def orphaned_sandboxes() -> list[int]:
+    """``bwrap`` processes (code_interpreter sessions) whose parent is not an assistantd process: left behind by
+    a killed worker (``--die-with-parent`` should end them with it)."""
+    orphans = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().strip() != "bwrap":
+                continue
+            status = (proc / "status").read_text()
+            ppid = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+            parent = (Path("/proc") / str(ppid) / "cmdline").read_bytes()
+        except (OSError, StopIteration):
+            continue
+        if b"assistantd" not in parent and b"bwrap" not in parent:
+            orphans.append(int(proc.name))
+    return orphans
 
 
 async def kills(deployment: Deployment, count: int) -> list[float]:

@@ -180,9 +180,9 @@ def _logging(settings: Settings) -> None:
 
 
 def _needs_postgres(settings: Settings, what: str) -> None:
-    from assistantd.store.db import Database
+    from assistantd.store.db import is_sqlite_url
 
-    if Database(settings.effective_database_url).is_sqlite:
+    if is_sqlite_url(settings.effective_database_url):
         _fail(
             f"{what} needs PostgreSQL (ASSISTANTD_DATABASE_URL=postgresql://...): one process owns a SQLite "
             "database, and 'assistantd serve' alone runs everything in it"
@@ -198,10 +198,10 @@ def _serve(args: argparse.Namespace) -> int:
     if args.api_only:
         _needs_postgres(settings, "--api-only")
     from assistantd.datadir import DataDirError, prepare
-    from assistantd.store.db import Database
+    from assistantd.store.db import is_sqlite_url
 
     try:
-        lock: IO[str] | None = prepare(settings.data_dir, exclusive=Database(settings.effective_database_url).is_sqlite)
+        lock: IO[str] | None = prepare(settings.data_dir, exclusive=is_sqlite_url(settings.effective_database_url))
     except DataDirError as exc:
         _fail(str(exc))
     sock = _bind(settings.host, settings.port)

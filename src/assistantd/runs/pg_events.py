@@ -45,6 +45,9 @@ log = logging.getLogger("assistantd.events")
 PAYLOAD_LIMIT = 7900
 """PostgreSQL refuses a notification payload of 8000 bytes or more."""
 RECONNECT_SECONDS = 0.5
+OUTBOX_LIMIT = 100_000
+"""Events kept for writing while the database is unreachable; older ones are dropped past this (the streams
+that would read them have ended with the connection anyway)."""
 KEEP_SECONDS = 600.0
 """Events are kept this long (a stream resumed later reads the stored run or response instead)."""
 
@@ -177,6 +180,9 @@ class PostgresEventLog:
                     await notify(conn, EVENTS, payload)
         except BaseException:
             self._outbox[:0] = batch  # written with the next batch, in order
+            if len(self._outbox) > OUTBOX_LIMIT:
+                log.warning("dropping %d unwritten run events", len(self._outbox) - OUTBOX_LIMIT)
+                del self._outbox[: len(self._outbox) - OUTBOX_LIMIT]
             self._pending.set()
             raise
 

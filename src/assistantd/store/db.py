@@ -93,7 +93,7 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 20, pool_timeout: float = 10.0) -> None:
         self.url = url
         parsed = make_url(url)
-        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self.is_sqlite = is_sqlite_url(url)
         self._write_lock = asyncio.Lock()
         self._async: AsyncEngine | None = None
         if self.is_sqlite:
@@ -160,6 +160,11 @@ class Database:
         else:
             self.writer.dispose()
             self.reader.dispose()
+
+
+def is_sqlite_url(url: str) -> bool:
+    """Whether ``url`` names a SQLite database (without opening or creating anything)."""
+    return make_url(url).get_backend_name() == "sqlite"
 
 
 def driver_url(url: str) -> str:
