@@ -55,8 +55,8 @@ class AssistantsRun:
         interrupted = Failed("server_error", "The server executing this step stopped; the turn was taken again.")
         async with self.db.write() as conn:  # the interrupted answer keeps the text its streams were shown
             for message in await run_queries.open_messages(conn, self.run.id):
-                text = message.content or await run_queries.streamed_text(conn, self.run.id, message.id)
-                if isinstance(text, str):
+                if not message.content:
+                    text = await run_queries.streamed_text(conn, self.run.id, message.id)
                     part = {"type": "text", "text": {"value": text, "annotations": []}}
                     await repos.messages.update(conn, message.id, {"content": [part]})
         async with self.w.batch():

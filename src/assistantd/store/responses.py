@@ -172,6 +172,7 @@ async def last_sequence_number(conn: Conn, response_id: str) -> int | None:
         .order_by(ResponseEventRow.sequence_number.desc())
         .limit(1)
     )
+    # The last few events written (the very last may be one without a number, such as a stream's end).
     sent = select(RunEventRow.data).where(RunEventRow.run_id == response_id).order_by(RunEventRow.seq.desc()).limit(5)
     found = [n for n in [(await conn.execute(kept)).scalar()] if n is not None]
     found += [d["sequence_number"] for d in (await conn.execute(sent)).scalars() if "sequence_number" in d]
