@@ -57,11 +57,15 @@ def _available(one_run: bool, postgres: bool) -> Select[str, int]:
         stmt = stmt.where(JobRow.run_id == bindparam("_run_id"))
     if postgres:
         # A thread whose code_interpreter session another live process holds is left to that process.
-        thread = select(RunRow.thread_id).where(RunRow.id == JobRow.run_id).scalar_subquery()
-        hosted = select(1).where(
-            or_(KernelHostRow.key == thread, KernelHostRow.key == JobRow.affinity),
-            KernelHostRow.owner != bindparam("_owner"),
-            KernelHostRow.until > now,
+        thread = select(RunRow.thread_id).where(RunRow.id == JobRow.run_id).correlate(JobRow).scalar_subquery()
+        hosted = (
+            select(1)
+            .where(
+                or_(KernelHostRow.key == thread, KernelHostRow.key == JobRow.affinity),
+                KernelHostRow.owner != bindparam("_owner"),
+                KernelHostRow.until > now,
+            )
+            .correlate(JobRow)
         )
         stmt = stmt.where(~exists(hosted)).with_for_update(of=JobRow, skip_locked=True)
     return stmt
