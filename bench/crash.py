@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import sys
@@ -313,7 +314,14 @@ async def phase(
         detail = await action()
     finally:
         load.stop.set()
-        await generators
+        # What is in flight finishes (a run waiting on a stuck one would never: it is cut, and then reported
+        # by the checks below as not completed).
+        done, _ = await asyncio.wait({generators}, timeout=SETTLE_SECONDS)
+        if not done:
+            generators.cancel()
+            load.errors.append("Stuck: load generators still waiting after the settle time")
+            with contextlib.suppress(asyncio.CancelledError):
+                await generators
     findings = await settle(load, database_url)
     await load.close()
     return {**findings, **detail}
