@@ -26,6 +26,8 @@ import logging
 import re
 from typing import Any
 
+import sqlalchemy as sa
+
 from assistantd import items
 from assistantd.backends.base import (
     ChatMessage,
@@ -66,7 +68,7 @@ from assistantd.runs.context import (
 from assistantd.runs.events import STREAM_END, RunEvent, RunEventLog
 from assistantd.runs.item_chat import chat_messages, without_orphans
 from assistantd.runs.outcomes import Completed, Failed, Incomplete, Outcome, RequiresAction, RunTools
-from assistantd.runs.persist import RunWriter, now
+from assistantd.runs.persist import RunGone, RunWriter, now
 from assistantd.runs.session import TurnPlayer as PlayerProtocol
 from assistantd.runs.tokens import PER_MESSAGE_OVERHEAD, MessageTokens, count_content
 from assistantd.store import responses as store
@@ -198,7 +200,8 @@ class ResponseRun:
         """Write the events published since the last write (one transaction per batch)."""
         await asyncio.sleep(delay)
         self._saver = None
-        await self._flush_events()
+        with contextlib.suppress(RunGone):  # deleted meanwhile: the engine learns it from its next write
+            await self._flush_events()
 
     async def _flush_events(self) -> None:
         assert self._log is not None
@@ -206,8 +209,11 @@ class ResponseRun:
             batch = self._log[self._saved :]
             if not batch:
                 return
-            async with self.db.write() as conn:
-                await store.add_events(conn, self.run.id, batch)
+            try:
+                async with self.db.write() as conn:
+                    await store.add_events(conn, self.run.id, batch)
+            except sa.exc.IntegrityError:
+                raise RunGone(self.run.id) from None  # the response was deleted while it ran
             self._saved += len(batch)
 
     def feed(self, event: items.ItemEvent) -> None:
