@@ -37,6 +37,7 @@ async def test_run_in_progress_at_shutdown_resumes_at_restart(settings: Settings
         t = await thread(client)
         run = await client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id)
         await wait_status(client, t.id, run.id, "in_progress")
+        await wait_messages(client, t.id, run.id, 1)  # the answer has begun
 
     async with serving(settings, ScriptedBackend([Say("fresh")])) as client:
         done = await wait_status(client, t.id, run.id)
