@@ -65,7 +65,7 @@ def test_start_up_names_address_data_database_upstreams_embedder_sandbox_and_aut
             assert f"database sqlite:///{(tmp_path / 'data' / 'assistantd.db').resolve()}" in server.log
             assert "embeddings: local:all-MiniLM-L6-v2" in server.log
             assert "code_interpreter" in server.log
-            assert "auth: bearer key required (2 keys configured)" in server.log
+            assert "auth: bearer key required (2 default-project keys, project keys, admin key unset)" in server.log
             server.wait_for_line(rf"upstream for m {re.escape(live)}: answered GET /models \(1 models\)")
             server.wait_for_line(rf"default upstream {re.escape(dead)}: did not answer GET /models")
             assert "no model upstream" not in server.log
@@ -77,7 +77,10 @@ def test_no_upstream_and_open_auth_are_warnings(tmp_path: Path) -> None:
         assert re.search(
             r"WARNING .*no model upstream is set: runs will fail\. Set ASSISTANTD_UPSTREAM_BASE_URL", server.log
         )
-        assert re.search(r"WARNING .*auth: OPEN, any bearer key is accepted \(set ASSISTANTD_API_KEYS", server.log)
+        assert re.search(
+            r"WARNING .*auth: OPEN, any bearer key is accepted as the default project \(set ASSISTANTD_API_KEYS",
+            server.log,
+        )
 
 
 def test_access_log_is_a_setting(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from assistantd.backends.base import ModelBackend
 from assistantd.containers.router import router as containers_router
 from assistantd.conversations.router import router as conversations_router
 from assistantd.errors import install_error_handlers
+from assistantd.organization.router import router as organization_router
 from assistantd.prompts.router import router as prompts_router
 from assistantd.responses import router as responses_router
 from assistantd.responses import socket as responses_socket
@@ -69,6 +70,7 @@ def create_app(
         app.state.services = runtime.services
         app.state.backends = runtime.backends
         app.state.containers = runtime.containers
+        app.state.organization = runtime.organization
         app.state.ready = True
         try:
             yield
@@ -87,6 +89,7 @@ def create_app(
     v1.include_router(containers_router)
     v1.include_router(prompts_router)
     v1.include_router(conversations_router)
+    v1.include_router(organization_router)
     app.include_router(v1)
     app.include_router(responses_socket.router, prefix="/v1")  # authenticates inside: a WebSocket route
 

@@ -80,6 +80,21 @@ def _parser() -> argparse.ArgumentParser:
         description=ingest_cli.DESCRIPTION,
     )
     ingest_cli.add_arguments(ingest)
+    keys = sub.add_parser(
+        "keys",
+        help="make project API keys",
+        description="Make a project API key (sk-proj-...) without the Administration API. The key is printed "
+        "once, on stdout; only its digest is stored. Works whether the server is running or not.",
+    )
+    keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    create = keys_sub.add_parser(
+        "create", help="a new service account and key in a project", description="A new key in a project."
+    )
+    create.add_argument("--project", required=True, help="project name (made when no active project has it)")
+    create.add_argument("--name", default="cli", help="name of the service account and key (default cli)")
+    create.add_argument("--data-dir", help="data directory (default ./assistantd-data, or ASSISTANTD_DATA_DIR)")
+    create.add_argument("--config", help="TOML settings file (or ASSISTANTD_CONFIG_FILE)")
+    create.set_defaults(host=None, port=None)
     setup = sub.add_parser("setup-sandbox", help="build the code_interpreter sandbox's Python venv")
     setup.add_argument("--path", help="venv directory (default: the parent of ASSISTANTD_CODE_INTERPRETER_PYTHON)")
     setup.add_argument("--force", action="store_true", help="reinstall even when up to date")
@@ -100,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         return ingest_cli.run(args)
     if args.command == "worker":
         return _worker(args)
+    if args.command == "keys":
+        return _keys_create(args)
     return _serve(args)
 
 
@@ -168,6 +185,28 @@ def _migrate(settings: Settings) -> None:
         asyncio.run(migrate())
     except DatabaseUnreachable as exc:
         _fail(str(exc), status=1)
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from assistantd.organization.service import Organization
+    from assistantd.store.db import Database
+
+    settings = _settings(args)
+    _migrate(settings)
+
+    async def create() -> tuple[str, str]:
+        db = Database(settings.effective_database_url)
+        try:
+            return await Organization(db, settings).create_key_for(args.project, args.name)
+        finally:
+            await db.dispose()
+
+    project_id, key = asyncio.run(create())
+    print(f"project {project_id} ({args.project}): new key below, shown once", file=sys.stderr)
+    print(key)
+    return 0
 
 
 def _logging(settings: Settings) -> None:

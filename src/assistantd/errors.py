@@ -52,6 +52,11 @@ class Unauthorized(ApiError):
     type = "invalid_request_error"
 
 
+class Forbidden(ApiError):
+    status = 403
+    type = "invalid_request_error"
+
+
 class NotFound(ApiError):
     status = 404
     type = "invalid_request_error"

@@ -26,6 +26,9 @@ Kind = Literal[
     "response",
     "conversation",
     "prompt",
+    "project",
+    "service_account",
+    "api_key",
 ]
 
 PREFIXES: dict[Kind, str] = {
@@ -43,6 +46,9 @@ PREFIXES: dict[Kind, str] = {
     "response": "resp_",
     "conversation": "conv_",
     "prompt": "pmpt_",
+    "project": "proj_",
+    "service_account": "svc_acct_",
+    "api_key": "key_",
 }
 
 

@@ -33,6 +33,7 @@ from assistantd.backends.registry import BackendRegistry
 from assistantd.containers.service import Containers
 from assistantd.conversations.service import Conversations
 from assistantd.mcp.spec import McpLimits
+from assistantd.organization.service import Organization
 from assistantd.responses.service import Responses
 from assistantd.responses.session import LiveEvents, ResponseRun
 from assistantd.retrieval.rewrite import QueryRewriter
@@ -84,6 +85,7 @@ class Runtime:
     services: Services
     responses: Responses
     conversations: Conversations
+    organization: Organization
     probes: asyncio.Task[None] | None = None
 
     @property
@@ -163,6 +165,7 @@ class Runtime:
             ),
             responses=Responses(ctx, engine, events, workers, backends, live, containers),
             conversations=Conversations(ctx),
+            organization=Organization(db, settings),
         )
         if not db.is_sqlite and role != "api" and code_interpreter.pool is not None:
             pool = code_interpreter.pool

@@ -113,7 +113,13 @@ class Settings(BaseSettings):
     database_pool_timeout: float = Field(default=10.0, gt=0)
     """PostgreSQL: seconds a request waits for a free connection before a 503 with ``Retry-After``."""
     api_keys: str = ""
-    """Comma-separated bearer keys clients must present. Empty: any key is accepted (a warning is logged)."""
+    """Comma-separated bearer keys of the default project. Empty, with no ``admin_key`` either: any key is
+    accepted as the default project (a warning is logged)."""
+    admin_key: str = ""
+    """The admin key of the Administration API (``/v1/organization``: projects, service accounts, keys).
+    Never logged. Setting it (or ``admin_key_file``) closes the server to unknown keys."""
+    admin_key_file: Path | None = None
+    """A file holding the admin key (its first line), for secrets mounted as files."""
     upstream_base_url: str = ""
     """Default OpenAI-compatible model upstream (e.g. ``http://127.0.0.1:11434/v1``). Empty: none."""
     upstream_api_key: str = ""

@@ -53,10 +53,19 @@ def log_settings(settings: Settings, *, embedder: str | None, custom_backend: bo
     else:
         log.info("embeddings: %s", embedder)
     keys = settings.api_key_set
-    if keys:
-        log.info("auth: bearer key required (%d key%s configured)", len(keys), "" if len(keys) == 1 else "s")
+    admin = bool(settings.admin_key or settings.admin_key_file)
+    if keys or admin:
+        log.info(
+            "auth: bearer key required (%d default-project key%s, project keys, admin key %s)",
+            len(keys),
+            "" if len(keys) == 1 else "s",
+            "set" if admin else "unset",
+        )
     else:
-        log.warning("auth: OPEN, any bearer key is accepted (set ASSISTANTD_API_KEYS to require one)")
+        log.warning(
+            "auth: OPEN, any bearer key is accepted as the default project "
+            "(set ASSISTANTD_API_KEYS or ASSISTANTD_ADMIN_KEY to require one)"
+        )
     if settings.access_log:
         log.info("access log: on")
 

@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from assistantd.errors import InvalidRequest, Unauthorized
+from assistantd.errors import Forbidden, InvalidRequest, Unauthorized
+from assistantd.organization.service import Organization
 from assistantd.services.assistants import Assistants
 from assistantd.services.files import Files
 from assistantd.services.messages import Messages
@@ -18,6 +19,7 @@ from assistantd.services.threads import Threads
 from assistantd.services.vector_store_files import VectorStoreFiles
 from assistantd.services.vector_stores import VectorStores
 from assistantd.settings import Settings
+from assistantd.store.scope import current_project
 
 
 @dataclass(frozen=True)
@@ -95,21 +97,38 @@ VectorStoresDep = Annotated[VectorStores, Depends(_vector_stores)]
 VectorStoreFilesDep = Annotated[VectorStoreFiles, Depends(_vector_store_files)]
 
 
+ADMIN_PREFIX = "/v1/organization"
+
+
 async def authenticate(request: HTTPConnection) -> None:
-    """Bearer keys from ``ASSISTANTD_API_KEYS``; with none configured any key is accepted."""
-    keys = services(request).settings.api_key_set
+    """Who the bearer key is (``organization/service.py``), confining the request to its project: every
+    statement it runs sees only that project's objects (``store/scope.py``). The admin key reaches only
+    the Administration API, a project key everything but it."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token or not token.isprintable():
         raise Unauthorized(
             "You didn't provide an API key. You need to provide your API key in an Authorization header "
             "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
             code=None,
         )
-    if keys and token not in keys:
-        shown = token[:3] + "*" * 4 + token[-4:] if len(token) > 8 else "*" * len(token)
-        raise Unauthorized(f"Incorrect API key provided: {shown}.", code="invalid_api_key")
+    organization = request.app.state.organization
+    assert isinstance(organization, Organization)
+    principal = await organization.resolve(token)
+    admin_route = request.url.path.startswith(ADMIN_PREFIX)
+    if admin_route and principal.kind != "admin":
+        raise Forbidden(
+            "You have insufficient permissions for this operation. Missing scopes: api.management.read. "
+            "The Administration API takes an admin key (ASSISTANTD_ADMIN_KEY), not a project key.",
+        )
+    if not admin_route and principal.kind == "admin":
+        raise Forbidden(
+            "An admin key can only be used with the Administration API (/v1/organization); use a project "
+            "API key for this request.",
+        )
+    request.state.principal = principal
+    current_project.set(principal.project_id)
 
 
 async def require_beta(request: Request) -> None:

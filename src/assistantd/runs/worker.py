@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from assistantd.runs.engine import RunEngine
-from assistantd.store import jobs
+from assistantd.store import jobs, scope
 from assistantd.store import runs as run_queries
 from assistantd.store.db import Conn, Database
 
@@ -177,6 +177,12 @@ class WorkerPool:
     async def _execute(self, run_id: str, attempts: int) -> None:
         self._running.add(run_id)
         try:
+            # This task acts for the run's project: what it reads and writes (files, vector stores, the
+            # objects it makes) is confined to it, as the request that made the run was.
+            async with self.db.read() as conn:
+                project = await run_queries.project_of(conn, run_id)
+            if project is not None:
+                scope.current_project.set(project)
             await self.engine.execute(run_id, attempts=attempts)
         except Exception:
             log.exception("run %s failed in the worker", run_id)

@@ -27,6 +27,7 @@ class ContainerRow(t.Base):
     __tablename__ = "containers"
     seq: Mapped[int] = mapped_column(t.Seq, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[str] = t.project_column()
     created_at: Mapped[int] = mapped_column(BigInteger)
     name: Mapped[str] = mapped_column(String(256))
     status: Mapped[str] = mapped_column(String(16))
@@ -43,6 +44,7 @@ class ContainerRow(t.Base):
 class ContainerFileRow(t.Base):
     __tablename__ = "container_files"
     seq: Mapped[int] = mapped_column(t.Seq, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = t.project_column(index=False)
     id: Mapped[str] = mapped_column(String(64), unique=True)
     container_id: Mapped[str] = mapped_column(String(64), ForeignKey("containers.id", ondelete="CASCADE"))
     created_at: Mapped[int] = mapped_column(BigInteger)

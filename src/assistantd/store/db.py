@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine, Result, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql import Executable
 
+from assistantd.store import scope
 from assistantd.store.private import private_dir, private_sqlite
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -111,6 +112,7 @@ class Database:
             for engine, begin in ((self.writer, "BEGIN IMMEDIATE"), (self.reader, "BEGIN")):
                 event.listen(engine, "connect", _sqlite_pragmas)
                 event.listen(engine, "begin", _begin_with(begin))
+                scope.install(engine)
         else:
             self._async = create_async_engine(
                 driver_url(url),
@@ -121,6 +123,7 @@ class Database:
                 json_serializer=_dumps,
                 json_deserializer=orjson.loads,
             )
+            scope.install(self._async.sync_engine)
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[Conn]:

@@ -47,6 +47,7 @@ class AssistantVersionRow(t.Base):
 
     __tablename__ = "assistant_versions"
     seq: Mapped[int] = mapped_column(t.Seq, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = t.project_column(index=False)
     assistant_id: Mapped[str] = mapped_column(String(64), ForeignKey("assistants.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[int] = mapped_column(BigInteger)
@@ -70,6 +71,7 @@ class PromptRow(t.Base):
     __tablename__ = "prompts"
     seq: Mapped[int] = mapped_column(t.Seq, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[str] = t.project_column()
     created_at: Mapped[int] = mapped_column(BigInteger)
     version: Mapped[int] = mapped_column(Integer)
     """The newest version's number (what a reference without ``version`` runs)."""
@@ -80,6 +82,7 @@ class PromptVersionRow(t.Base):
 
     __tablename__ = "prompt_versions"
     seq: Mapped[int] = mapped_column(t.Seq, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = t.project_column(index=False)
     prompt_id: Mapped[str] = mapped_column(String(64), ForeignKey("prompts.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[int] = mapped_column(BigInteger)

@@ -19,6 +19,11 @@ _STEPS = select(RunStepRow).where(RunStepRow.run_id == bindparam("run_id")).orde
 _THREAD = select(MessageRow).where(MessageRow.thread_id == bindparam("thread_id")).order_by(MessageRow.seq)
 
 
+async def project_of(conn: Conn, run_id: str) -> str | None:
+    """The project a run or response belongs to (read unscoped by the worker about to execute it)."""
+    return (await conn.execute(select(RunRow.project_id).where(RunRow.id == run_id))).scalar()
+
+
 async def active_run_id(conn: Conn, thread_id: str) -> str | None:
     """The thread's non-terminal run, if any."""
     return (await conn.execute(_ACTIVE, {"thread_id": thread_id})).scalar()

@@ -13,6 +13,8 @@ from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Inte
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from assistantd.store.scope import DEFAULT_PROJECT
+
 Json = JSON().with_variant(JSONB(), "postgresql")
 Seq = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -21,10 +23,18 @@ class Base(DeclarativeBase):
     pass
 
 
+def project_column(*, index: bool = True) -> Mapped[str]:
+    """The project a row belongs to (``store/scope.py`` confines every statement to it). Children carry it
+    too, unindexed (they are found by their parent's ID): a child read by its own ID is then confined as
+    well, whatever check of its parent a service makes or skips."""
+    return mapped_column(String(64), server_default=DEFAULT_PROJECT, index=index)
+
+
 class AssistantRow(Base):
     __tablename__ = "assistants"
     seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[str] = project_column()
     created_at: Mapped[int] = mapped_column(BigInteger)
     model: Mapped[str] = mapped_column(String(256))
     name: Mapped[str | None] = mapped_column(String(256))
@@ -43,6 +53,7 @@ class ThreadRow(Base):
     __tablename__ = "threads"
     seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[str] = project_column()
     created_at: Mapped[int] = mapped_column(BigInteger)
     tool_resources: Mapped[dict[str, Any] | None] = mapped_column(Json)
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", Json)
@@ -59,6 +70,7 @@ class MessageRow(Base):
 
     __tablename__ = "messages"
     seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = project_column(index=False)
     id: Mapped[str] = mapped_column(String(64), unique=True)
     thread_id: Mapped[str] = mapped_column(String(64), ForeignKey("threads.id", ondelete="CASCADE"))
     created_at: Mapped[int] = mapped_column(BigInteger)
@@ -87,6 +99,7 @@ class FileRow(Base):
     __tablename__ = "files"
     seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[str] = project_column()
     created_at: Mapped[int] = mapped_column(BigInteger)
     bytes: Mapped[int] = mapped_column(BigInteger)
     filename: Mapped[str] = mapped_column(String(1024))
@@ -107,6 +120,7 @@ class RunRow(Base):
     __tablename__ = "runs"
     seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[str] = project_column()
     thread_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("threads.id", ondelete="CASCADE"))
     assistant_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[int] = mapped_column(BigInteger)
@@ -150,6 +164,7 @@ class ResponseItemRow(Base):
 
     __tablename__ = "response_items"
     seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = project_column(index=False)
     id: Mapped[str] = mapped_column(String(128))
     """The item's id; client-made ids are kept, so it is unique only within one response."""
     response_id: Mapped[str] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"))
@@ -176,6 +191,7 @@ class ResponseEventRow(Base):
 class RunStepRow(Base):
     __tablename__ = "run_steps"
     seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = project_column(index=False)
     id: Mapped[str] = mapped_column(String(64), unique=True)
     run_id: Mapped[str] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"))
     thread_id: Mapped[str] = mapped_column(String(64))
@@ -246,6 +262,7 @@ class VectorStoreRow(Base):
     __tablename__ = "vector_stores"
     seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[str] = project_column()
     created_at: Mapped[int] = mapped_column(BigInteger)
     name: Mapped[str] = mapped_column(String(256))
     description: Mapped[str | None] = mapped_column(String(512))
@@ -260,6 +277,7 @@ class VectorStoreFileRow(Base):
 
     __tablename__ = "vector_store_files"
     seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = project_column(index=False)
     vector_store_id: Mapped[str] = mapped_column(String(64), ForeignKey("vector_stores.id", ondelete="CASCADE"))
     file_id: Mapped[str] = mapped_column(String(64), ForeignKey("files.id", ondelete="CASCADE"))
     created_at: Mapped[int] = mapped_column(BigInteger)
@@ -285,6 +303,7 @@ class VectorStoreFileRow(Base):
 class VectorStoreFileBatchRow(Base):
     __tablename__ = "vector_store_file_batches"
     seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = project_column(index=False)
     id: Mapped[str] = mapped_column(String(64), unique=True)
     vector_store_id: Mapped[str] = mapped_column(String(64), ForeignKey("vector_stores.id", ondelete="CASCADE"))
     created_at: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,1 @@
+"""The Administration API's projects, service accounts and project API keys, and who a bearer key is."""
