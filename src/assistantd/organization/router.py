@@ -3,13 +3,14 @@ admin key only (mounted under the authenticated /v1 router; a project key gets a
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 
 from assistantd.api._json import WireResponse, wire
 from assistantd.api._route import WireRoute
 from assistantd.api.pagination import Page
+from assistantd.organization import usage
 from assistantd.organization.protocol import ProjectCreate, ProjectUpdate, ServiceAccountCreate
 from assistantd.organization.service import Organization
 
@@ -87,3 +88,34 @@ async def retrieve_api_key(project_id: str, key_id: str, org: OrgDep) -> WireRes
 @router.delete(KEYS + "/{key_id}")
 async def delete_api_key(project_id: str, key_id: str, org: OrgDep) -> WireResponse:
     return wire(await org.delete_key(project_id, key_id))
+
+
+def _list(request: Request, name: str) -> list[str]:
+    """A repeated query parameter, as ``name=a&name=b`` or ``name[]=a&name[]=b``."""
+    return [*request.query_params.getlist(f"{name}[]"), *request.query_params.getlist(name)]
+
+
+@router.get("/usage/completions")
+async def usage_completions(
+    org: OrgDep,
+    request: Request,
+    start_time: int,
+    end_time: int | None = None,
+    bucket_width: Literal["1m", "1h", "1d"] = "1d",
+    limit: int | None = None,
+    page: str | None = None,
+) -> WireResponse:
+    """``project_ids``, ``models`` and ``group_by`` are arrays (read from the query string directly)."""
+    return wire(
+        await usage.completions(
+            org.db,
+            start_time=start_time,
+            end_time=end_time,
+            bucket_width=bucket_width,
+            project_ids=_list(request, "project_ids"),
+            models=_list(request, "models"),
+            group_by=_list(request, "group_by"),
+            limit=limit,
+            page=page,
+        )
+    )

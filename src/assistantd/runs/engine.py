@@ -32,7 +32,7 @@ from assistantd.runs.outcomes import Completed, Failed, Incomplete, Outcome, Req
 from assistantd.runs.persist import RunGone, begin, finish_job, now
 from assistantd.runs.session import PlayedTurn, RunSession, TurnPlayer
 from assistantd.runs.tokens import count_text
-from assistantd.store import repos
+from assistantd.store import repos, usage
 from assistantd.store.blobs import BlobStore
 from assistantd.store.db import Database
 from assistantd.store.records import RunRecord
@@ -177,10 +177,13 @@ class RunEngine:
                 await s.finish(player, "failed", Failed(exc.code or "server_error", exc.message))
                 return
             if result is None:
-                s.stage(usage=_add_usage(s.run.usage, _usage(player.result, turn_input.prompt_tokens)))
+                stopped = _usage(player.result, turn_input.prompt_tokens)
+                s.stage(usage=_add_usage(s.run.usage, stopped))
+                await self._account(s.run.model, stopped)
                 await s.finish(player, self._stop_status(s.run.id))
                 return
             turn_usage = _usage(result, turn_input.prompt_tokens)
+            await self._account(s.run.model, turn_usage)
             s.stage(usage=_add_usage(s.run.usage, turn_usage))
             outcome = self._judge(s.run, result, guard, feedback is not None, server)
             if isinstance(outcome, RunTools):
@@ -199,6 +202,11 @@ class RunEngine:
             await s.conclude(player, outcome, turn_usage, server)
             return
         await s.finish(None, "failed", Failed("server_error", f"The run took more than {MAX_TURNS} turns."))
+
+    async def _account(self, model: str, turn: Usage) -> None:
+        """One model request's tokens, for the project's usage (``/v1/organization/usage/completions``)."""
+        async with self.db.write() as conn:
+            await usage.record(conn, now(), model, turn.prompt_tokens, turn.completion_tokens)
 
     def _stop_status(self, run_id: str) -> str:
         return "expired" if run_id in self._expiring else "cancelled"

@@ -41,6 +41,7 @@ CHILDREN = (
     "container_files",
     "assistant_versions",
     "prompt_versions",
+    "usage",
 )
 SCOPED_TABLES = frozenset(TOP_LEVEL + CHILDREN)
 """Tables whose rows belong to a project (each has a ``project_id`` column). Stream events, jobs and

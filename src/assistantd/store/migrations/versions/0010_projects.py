@@ -71,6 +71,17 @@ def upgrade() -> None:
         sa.UniqueConstraint("digest"),
     )
     op.create_index("ix_api_keys_project", "api_keys", ["project_id", "seq"])
+    op.create_table(
+        "usage",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("project_id", sa.String(64), nullable=False, server_default=DEFAULT),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.Column("model", sa.String(256), nullable=False),
+        sa.Column("input_tokens", sa.BigInteger(), nullable=False),
+        sa.Column("output_tokens", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("seq"),
+    )
+    op.create_index("ix_usage_created", "usage", ["created_at"])
     op.bulk_insert(projects, [{"id": DEFAULT, "name": "Default project", "created_at": int(time.time())}])
     for table in SCOPED:
         op.add_column(table, sa.Column("project_id", sa.String(64), nullable=False, server_default=DEFAULT))
@@ -87,6 +98,7 @@ def downgrade() -> None:
         op.drop_index(f"ix_{table}_project_id", table)
         with op.batch_alter_table(table) as batch:
             batch.drop_column("project_id")
+    op.drop_table("usage")
     op.drop_table("api_keys")
     op.drop_table("service_accounts")
     op.drop_table("projects")
