@@ -29,7 +29,7 @@ log = logging.getLogger("assistantd")
 
 
 class RequestIdMiddleware:
-    """Adds ``x-request-id`` (the SDK exposes it as ``_request_id``)."""
+    """Adds ``x-request-id`` (the SDK exposes it as ``_request_id``) and the request's ``x-ratelimit-*``."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -43,6 +43,9 @@ class RequestIdMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", f"req_{secrets.token_hex(16)}".encode()))
+                limits = scope.get("state", {}).get("ratelimit_headers")
+                if limits and message.get("status", 200) < 400:  # an error carries its own
+                    headers.extend((k.encode(), v.encode()) for k, v in limits.items())
                 message["headers"] = headers
             await send(message)
 

@@ -37,6 +37,8 @@ class ApiError(Exception):
         self.message = message
         self.param = param
         self.code = code
+        self.headers: dict[str, str] = {}
+        """Headers the error response carries (``Retry-After`` and ``x-ratelimit-*`` on a 429)."""
 
     def body(self) -> dict[str, Any]:
         return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
@@ -76,9 +78,11 @@ def not_found(kind: str, object_id: str, param: str | None = None) -> NotFound:
     return NotFound(f"No {kind} found with id '{object_id}'.", param=param)
 
 
-def error_response(status: int, message: str, type_: str, param: str | None, code: str | None) -> Response:
+def error_response(
+    status: int, message: str, type_: str, param: str | None, code: str | None, headers: dict[str, str] | None = None
+) -> Response:
     body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
-    return _EnvelopeResponse(body, status_code=status)
+    return _EnvelopeResponse(body, status_code=status, headers=headers)
 
 
 class _EnvelopeResponse(JSONResponse):
@@ -296,7 +300,7 @@ def _expected_type(err: dict[str, Any]) -> str:
 
 async def _handle_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.message, exc.type, exc.param, exc.code)
+    return error_response(exc.status, exc.message, exc.type, exc.param, exc.code, exc.headers or None)
 
 
 async def _handle_validation(request: Request, exc: Exception) -> Response:

@@ -120,6 +120,16 @@ class Settings(BaseSettings):
     Never logged. Setting it (or ``admin_key_file``) closes the server to unknown keys."""
     admin_key_file: Path | None = None
     """A file holding the admin key (its first line), for secrets mounted as files."""
+    rate_limit_requests_per_minute: int = Field(default=0, ge=0)
+    """Requests per minute each project may make, per API process (0: no limit)."""
+    rate_limit_key_requests_per_minute: int = Field(default=0, ge=0)
+    """Requests per minute each project key may make, per API process (0: no limit)."""
+    rate_limit_tokens_per_minute: int = Field(default=0, ge=0)
+    """Model tokens per minute each project may spend, across processes (0: no limit)."""
+    max_concurrent_runs_per_project: int = Field(default=0, ge=0)
+    """Runs and responses a project may have queued, in progress or waiting at once (0: no limit)."""
+    project_storage_bytes: int = Field(default=0, ge=0)
+    """Bytes of files each project may store (0: no quota)."""
     upstream_base_url: str = ""
     """Default OpenAI-compatible model upstream (e.g. ``http://127.0.0.1:11434/v1``). Empty: none."""
     upstream_api_key: str = ""

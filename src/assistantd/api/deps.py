@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -129,6 +130,28 @@ async def authenticate(request: HTTPConnection) -> None:
         )
     request.state.principal = principal
     current_project.set(principal.project_id)
+    if principal.project_id is not None:
+        await _limit(request, organization, principal.project_id, principal.key_id)
+
+
+_RUN_CREATING = re.compile(r"^/v1/(threads(/[^/]+)?/runs|responses|responses/compact)$")
+_UPLOADS = re.compile(r"^/v1/(files|containers/[^/]+/files)$")
+
+
+async def _limit(request: HTTPConnection, organization: Organization, project_id: str, key_id: str | None) -> None:
+    """The project's limits (``organization/limits.py``): a 429 before anything is stored, else the
+    ``x-ratelimit-*`` headers the response carries."""
+    limits = organization.limits
+    headers = limits.requests(project_id, key_id)
+    if request.scope.get("method") == "POST":
+        path = request.url.path
+        if _RUN_CREATING.match(path):
+            headers |= await limits.before_run(project_id)
+        elif _UPLOADS.match(path):
+            declared = request.headers.get("content-length", "")
+            await limits.before_upload(project_id, int(declared) if declared.isdigit() else None)
+    if headers:
+        request.state.ratelimit_headers = headers
 
 
 async def require_beta(request: Request) -> None:

@@ -31,6 +31,7 @@ from assistantd.containers import execution
 from assistantd.containers.protocol import DEFAULT_MEMORY_LIMIT, DEFAULT_MINUTES, ContainerCreate
 from assistantd.errors import InvalidRequest, NotFound, not_found, translate
 from assistantd.ids import EXPECTED_BEGINNING, Kind, has_prefix, new_id
+from assistantd.organization.limits import QuotaExceeded, enforce_storage
 from assistantd.sandbox import SessionPool
 from assistantd.services._context import Context, WireObject, now
 from assistantd.services.files import too_large
@@ -244,6 +245,11 @@ class Containers:
         if size > self.ctx.settings.max_file_bytes:
             await self.ctx.blobs.delete(file_id)
             raise too_large(self.ctx.settings.max_file_bytes)
+        try:
+            await enforce_storage(self.ctx.db, self.ctx.settings, size)
+        except QuotaExceeded:
+            await self.ctx.blobs.delete(file_id)
+            raise
         path = f"/mnt/data/{execution.safe_name(filename, file_id)}"
         row = {"id": file_id, "created_at": now(), "bytes": size, "path": path, "source": "user", "blob_key": file_id}
         return file_to_wire(await self._insert_file(record.id, row))

@@ -22,6 +22,7 @@ from assistantd import ids
 from assistantd.errors import InvalidRequest, NotFound, Unauthorized
 from assistantd.organization import keys
 from assistantd.organization import protocol as wire
+from assistantd.organization.limits import Limits
 from assistantd.settings import Settings
 from assistantd.store import projects as q
 from assistantd.store._crud import PageParams
@@ -68,6 +69,7 @@ class Organization:
         self.admin = admin_key(settings)
         self.legacy = tuple(settings.api_key_set)
         self.open = not self.admin and not self.legacy
+        self.limits = Limits(db, settings)
         self._cache: dict[str, tuple[q.KeyOwner | None, float]] = {}
         self._touched: dict[str, float] = {}
 

@@ -7,6 +7,7 @@ from typing import Any, BinaryIO
 
 from assistantd.errors import InvalidRequest
 from assistantd.ids import new_id
+from assistantd.organization.limits import QuotaExceeded, enforce_storage
 from assistantd.services._context import Context, WireObject, now
 from assistantd.services._refs import check_id, missing
 from assistantd.store import repos
@@ -85,6 +86,11 @@ class Files:
         if size > self.ctx.settings.max_file_bytes:
             await self.ctx.blobs.delete(file_id)
             raise too_large(self.ctx.settings.max_file_bytes)
+        try:
+            await enforce_storage(self.ctx.db, self.ctx.settings, size)
+        except QuotaExceeded:
+            await self.ctx.blobs.delete(file_id)
+            raise
         created = now()
         values: dict[str, Any] = {
             "id": file_id,
