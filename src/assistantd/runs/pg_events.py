@@ -219,7 +219,7 @@ class PostgresEventLog:
         reconnecting = False
         while not self._closing:
             try:
-                conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+                conn = await _connect(url)
             except Exception as exc:
                 log.warning("cannot listen for run events: %s; retrying", str(exc).strip().splitlines()[0])
                 await asyncio.sleep(RECONNECT_SECONDS)
@@ -293,3 +293,19 @@ class PostgresEventLog:
     def _end_all(self) -> None:
         for run_id in list(self._subs):
             self._deliver(run_id, RunEvent(STREAM_END, {}))
+
+
+async def _connect(url: str) -> psycopg.AsyncConnection[Any]:
+    """A LISTEN connection that cannot leak: when the listener is cancelled (the process closing) while
+    connecting, the connection that then arrives is closed rather than left for the garbage collector."""
+    connecting = asyncio.ensure_future(psycopg.AsyncConnection.connect(url, autocommit=True))
+    try:
+        return await asyncio.shield(connecting)
+    except asyncio.CancelledError:
+        connecting.add_done_callback(_discard)
+        raise
+
+
+def _discard(connecting: asyncio.Future[psycopg.AsyncConnection[Any]]) -> None:
+    if not connecting.cancelled() and connecting.exception() is None:
+        connecting.result().pgconn.finish()
