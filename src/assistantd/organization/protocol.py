@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from assistantd.store.projects import ApiKeyRecord, ProjectRecord, ServiceAccountRecord
+from assistantd.wire import common
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
@@ -76,15 +77,5 @@ def api_key(k: ApiKeyRecord, owner: ServiceAccountRecord | None) -> dict[str, An
     }
 
 
-def listing(data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
-    return {
-        "object": "list",
-        "data": data,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-        "has_more": has_more,
-    }
-
-
 def deleted(kind: str, object_id: str) -> dict[str, Any]:
-    return {"object": f"organization.project.{kind}.deleted", "id": object_id, "deleted": True}
+    return common.deleted(object_id, f"organization.project.{kind}.deleted")

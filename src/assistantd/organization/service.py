@@ -28,6 +28,7 @@ from assistantd.store import projects as q
 from assistantd.store._crud import PageParams
 from assistantd.store.db import Database
 from assistantd.store.scope import DEFAULT_PROJECT
+from assistantd.wire.common import list_page
 
 CACHE_SECONDS = 2.0
 TOUCH_SECONDS = 60
@@ -135,7 +136,7 @@ class Organization:
     async def list_projects(self, page: PageParams, include_archived: bool) -> dict[str, Any]:
         async with self.db.read() as conn:
             found, more = await q.page_projects(conn, page, include_archived)
-        return wire.listing([wire.project(p) for p in found], more)
+        return list_page([wire.project(p) for p in found], more)
 
     async def _project(self, project_id: str) -> q.ProjectRecord:
         async with self.db.read() as conn:
@@ -190,7 +191,7 @@ class Organization:
         await self._project(project_id)
         async with self.db.read() as conn:
             found, more = await q.page_accounts(conn, page, project_id)
-        return wire.listing([wire.service_account(a) for a in found], more)
+        return list_page([wire.service_account(a) for a in found], more)
 
     async def retrieve_service_account(self, project_id: str, account_id: str) -> dict[str, Any]:
         return wire.service_account(await self._account(project_id, account_id))
@@ -217,7 +218,7 @@ class Organization:
         async with self.db.read() as conn:
             found, more = await q.page_keys(conn, page, project_id)
             owners = {k.service_account_id: await q.service_accounts.get(conn, k.service_account_id) for k in found}
-        return wire.listing([wire.api_key(k, owners[k.service_account_id]) for k in found], more)
+        return list_page([wire.api_key(k, owners[k.service_account_id]) for k in found], more)
 
     async def retrieve_key(self, project_id: str, key_id: str) -> dict[str, Any]:
         key = await self._key(project_id, key_id)
