@@ -184,6 +184,15 @@ class Settings(BaseSettings):
     """Log level of the server (debug, info, warning, error)."""
     access_log: bool = False
     """Log one line per HTTP request (uvicorn's access log: client, method, path, status)."""
+    log_format: Literal["text", "json"] = "text"
+    """``text``: human lines. ``json``: one JSON object per line (time, level, logger, message, and the request
+    id, project, route, status, duration, run or response id and trace id where known)."""
+    console: bool = True
+    """Serve the web console and playground at ``/console`` (it logs in with a project key)."""
+    metrics: bool = False
+    """Serve Prometheus metrics at ``GET /metrics`` (no key: expose it only to the scraper's network)."""
+    otlp_endpoint: str = ""
+    """OTLP/HTTP endpoint traces are exported to (e.g. ``http://127.0.0.1:4318``); empty: no tracing."""
     max_connections: int = Field(default=1000, ge=1)
     """Most client connections open at once; past it a new connection gets a 503 and is closed. Kept
     below the open-files limit (``ulimit -n``), which ``assistantd serve`` raises to its hard maximum."""
