@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assistantd.api import assistants, files, messages, models, runs, threads, vector_stores
 from assistantd.api.deps import authenticate
 from assistantd.backends.base import ModelBackend
+from assistantd.console.router import router as console_router
 from assistantd.containers.router import router as containers_router
 from assistantd.conversations.router import router as conversations_router
 from assistantd.errors import install_error_handlers
@@ -101,6 +102,9 @@ def create_app(
         if not app.state.ready:
             return JSONResponse({"status": "starting"}, status_code=503)
         return JSONResponse({"status": "ok"})
+
+    if settings.console:
+        app.include_router(console_router)  # the web console at /console (console/router.py)
 
     app.add_middleware(RequestIdMiddleware)
     return app
