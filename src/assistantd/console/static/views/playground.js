@@ -178,13 +178,14 @@ class Session {
     if (!this.threadId) this.threadId = (await post("/v1/threads", {})).id;
     await post(`/v1/threads/${this.threadId}/messages`, { role: "user", content: text });
     this.startClock();
+    this.steps = new Map(); // a run's steps, kept across its streams (a submit continues the same step)
     const path = `/v1/threads/${this.threadId}/runs?include[]=${encodeURIComponent(FILE_SEARCH_CONTENT)}`;
     await this.runStream(path, { assistant_id: assistantId, stream: true });
   }
 
   async runStream(path, body) {
     const messages = new Map();
-    const steps = new Map();
+    const steps = this.steps;
     let ended = "done";
     await stream(path, body, (type, data) => {
       if (type === "thread.message.created") {
@@ -202,7 +203,7 @@ class Session {
         const b = messages.get(data.id);
         if (b) this.messageExtras(b.el, data.content);
       } else if (type === "thread.run.step.created" && data.type === "tool_calls") {
-        steps.set(data.id, { calls: [], panels: [] });
+        if (!steps.has(data.id)) steps.set(data.id, { calls: [], panels: [] });
       } else if (type === "thread.run.step.delta") {
         const step = steps.get(data.id) || { calls: [], panels: [] };
         steps.set(data.id, step);
