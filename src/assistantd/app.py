@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistantd.api import assistants, files, messages, models, runs, threads, vector_stores
 from assistantd.api.deps import authenticate
@@ -18,6 +16,7 @@ from assistantd.console.router import router as console_router
 from assistantd.containers.router import router as containers_router
 from assistantd.conversations.router import router as conversations_router
 from assistantd.errors import install_error_handlers
+from assistantd.observability.middleware import RequestIdMiddleware, add_metrics_route
 from assistantd.organization.router import router as organization_router
 from assistantd.prompts.router import router as prompts_router
 from assistantd.responses import router as responses_router
@@ -27,30 +26,6 @@ from assistantd.settings import Settings
 from assistantd.tools.base import Tool
 
 log = logging.getLogger("assistantd")
-
-
-class RequestIdMiddleware:
-    """Adds ``x-request-id`` (the SDK exposes it as ``_request_id``) and the request's ``x-ratelimit-*``."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", f"req_{secrets.token_hex(16)}".encode()))
-                limits = scope.get("state", {}).get("ratelimit_headers")
-                if limits and message.get("status", 200) < 400:  # an error carries its own
-                    headers.extend((k.encode(), v.encode()) for k, v in limits.items())
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
 
 
 def create_app(
@@ -106,5 +81,7 @@ def create_app(
     if settings.console:
         app.include_router(console_router)  # the web console at /console (console/router.py)
 
-    app.add_middleware(RequestIdMiddleware)
+    if settings.metrics:
+        add_metrics_route(app, lambda: app.state.runtime.exposition())
+    app.add_middleware(RequestIdMiddleware, access_log=settings.access_log and settings.log_format == "json")
     return app

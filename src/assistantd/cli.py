@@ -210,10 +210,9 @@ def _keys_create(args: argparse.Namespace) -> int:
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper() if settings.log_level != "trace" else 5,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    from assistantd.observability.logs import configure
+
+    configure(settings.log_level.upper() if settings.log_level != "trace" else 5, settings.log_format)
     if settings.log_level != "debug":
         logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration plugin otherwise
 

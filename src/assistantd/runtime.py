@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -33,6 +34,8 @@ from assistantd.backends.registry import BackendRegistry
 from assistantd.containers.service import Containers
 from assistantd.conversations.service import Conversations
 from assistantd.mcp.spec import McpLimits
+from assistantd.observability.metrics import Samples
+from assistantd.observability.process import Observing
 from assistantd.organization.service import Organization
 from assistantd.responses.service import Responses
 from assistantd.responses.session import LiveEvents, ResponseRun
@@ -53,7 +56,8 @@ from assistantd.services.threads import Threads
 from assistantd.services.vector_store_files import VectorStoreFiles
 from assistantd.services.vector_stores import VectorStores
 from assistantd.settings import Settings
-from assistantd.store import signals
+from assistantd.store import jobs, signals
+from assistantd.store import vector_stores as vs
 from assistantd.store.blobs import LocalBlobStore
 from assistantd.store.db import Database
 from assistantd.store.private import private_dir
@@ -86,6 +90,7 @@ class Runtime:
     responses: Responses
     conversations: Conversations
     organization: Organization
+    observing: Observing
     probes: asyncio.Task[None] | None = None
 
     @property
@@ -104,6 +109,7 @@ class Runtime:
         """Build and start a process's parts. ``model_backend`` replaces the configured upstreams for every
         model (tests, demos); ``extra_tools`` adds or replaces server-side tools (plugins, tests)."""
         private_dir(settings.data_dir, what="data dir")
+        observing = Observing.open(settings, role)
         db = Database(
             settings.effective_database_url,
             pool_size=settings.database_pool_size,
@@ -166,6 +172,7 @@ class Runtime:
             responses=Responses(ctx, engine, events, workers, backends, live, containers),
             conversations=Conversations(ctx),
             organization=Organization(db, settings),
+            observing=observing,
         )
         if not db.is_sqlite and role != "api" and code_interpreter.pool is not None:
             pool = code_interpreter.pool
@@ -206,3 +213,24 @@ class Runtime:
         await self.http.aclose()
         await self.streams.close()
         await self.db.dispose()
+        self.observing.close()
+
+    async def samples(self) -> Samples:
+        """What ``/metrics`` reads when scraped: the shared queues' depths (from the database), this
+        process's pools and sandbox sessions."""
+        async with self.db.read() as conn:
+            waiting, leased = await jobs.depth(conn, time.time())
+            ingesting = await vs.ingesting(conn)
+        pool = self.code_interpreter.pool
+        return Samples(
+            runs_waiting=waiting,
+            runs_leased=leased,
+            ingestion_waiting=ingesting,
+            pools=self.db.pool_use(),
+            sandbox_leased=0 if pool is None else len(pool.live_keys()),
+            sandbox_spare=0 if pool is None else pool.spares,
+        )
+
+    async def exposition(self) -> bytes:
+        """The metrics in Prometheus' text format."""
+        return self.observing.metrics.expose(await self.samples())

@@ -157,7 +157,7 @@ def build_config(app: Any, settings: Settings, **overrides: Any) -> ServerConfig
         "port": settings.port,
         "log_level": settings.log_level,
         "log_config": None,  # our logging.basicConfig formats uvicorn's records too
-        "access_log": settings.access_log,
+        "access_log": settings.access_log and settings.log_format == "text",  # json: our request line (middleware)
         "ws": "websockets-sansio",  # the Responses API's WebSocket mode (responses/socket.py)
         "lifespan": "on",
         "timeout_keep_alive": 5,

@@ -183,7 +183,8 @@ class Settings(BaseSettings):
     log_level: str = "info"
     """Log level of the server (debug, info, warning, error)."""
     access_log: bool = False
-    """Log one line per HTTP request (uvicorn's access log: client, method, path, status)."""
+    """Log one line per HTTP request: in ``text`` format uvicorn's access log (client, method, path, status); in
+    ``json`` assistantd's request line (method, route template, status, duration, request id, project)."""
     log_format: Literal["text", "json"] = "text"
     """``text``: human lines. ``json``: one JSON object per line (time, level, logger, message, and the request
     id, project, route, status, duration, run or response id and trace id where known)."""

@@ -16,12 +16,15 @@ import asyncio
 import contextlib
 import json
 import random
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import orjson
+from opentelemetry import propagate, trace
 
 from assistantd.backends.base import (
     ChatMessage,
@@ -37,6 +40,7 @@ from assistantd.backends.base import (
     Usage,
 )
 from assistantd.backends.dialect import Dialect, TokenLimitParameter
+from assistantd.observability import metrics, tracing
 
 
 @contextlib.contextmanager
@@ -121,6 +125,8 @@ class OpenAICompatBackend:
     ) -> None:
         self.http = http
         self.base_url = base_url.rstrip("/")
+        self.upstream = upstream_label(self.base_url)
+        """The upstream's name in metrics and spans: its base URL without credentials, query or fragment."""
         self.headers = {"Content-Type": "application/json", "Accept": "text/event-stream, application/json"}
         if api_key:
             self.headers["Authorization"] = f"Bearer {api_key}"
@@ -157,10 +163,67 @@ class OpenAICompatBackend:
                 attempt += 1
                 await asyncio.sleep(delay * (0.75 + random.random() / 2))
 
-    async def _attempt(self, body: dict[str, Any]) -> AsyncIterator[TurnEvent]:
+    def _attempt(self, body: dict[str, Any]) -> AsyncIterator[TurnEvent]:
+        """One HTTP request; measured and traced only when metrics or tracing are on."""
+        if tracing.enabled() or metrics.current().enabled:
+            return self._observed(body)
+        return self._exchange(body, self.headers, None)
+
+    async def _observed(self, body: dict[str, Any]) -> AsyncIterator[TurnEvent]:
+        """``_exchange`` in an upstream-request span (not made current: this generator yields to its consumer
+        between events), with its status, reason of failure and latency counted by upstream."""
+        recorder = metrics.current()
+        parts = urlsplit(self.base_url)
+        span = tracing.tracer().start_span(
+            "POST /chat/completions",
+            kind=trace.SpanKind.CLIENT,
+            attributes={
+                "http.request.method": "POST",
+                "url.full": f"{self.upstream}/chat/completions",
+                "server.address": parts.hostname or "",
+                "server.port": parts.port or (443 if parts.scheme == "https" else 80),
+                "assistantd.upstream": self.upstream,
+                "gen_ai.request.model": str(body.get("model", "")),
+            },
+        )
+        headers = self.headers
+        if tracing.enabled():
+            headers = dict(self.headers)
+            propagate.inject(headers, context=trace.set_span_in_context(span))
+        status = "error"
+
+        def answered(code: int) -> None:
+            nonlocal status
+            status = str(code)
+            span.set_attribute("http.response.status_code", code)
+
+        started = time.perf_counter()
+        try:
+            async for event in self._exchange(body, headers, answered):
+                yield event
+        except _Refused as refused:
+            self._failed(recorder, span, "bad_request", refused.error_to_raise)
+            raise
+        except UpstreamError as exc:
+            self._failed(recorder, span, _reason(exc, status), exc)
+            raise
+        finally:
+            recorder.upstream_request(self.upstream, status, time.perf_counter() - started)
+            span.end()
+
+    def _failed(self, recorder: metrics.Metrics, span: trace.Span, reason: str, exc: UpstreamError) -> None:
+        recorder.upstream_error(self.upstream, reason)
+        span.set_attribute("error.type", reason)
+        span.set_status(trace.StatusCode.ERROR, exc.message)
+
+    async def _exchange(
+        self, body: dict[str, Any], headers: dict[str, str], answered: Callable[[int], None] | None
+    ) -> AsyncIterator[TurnEvent]:
         url = f"{self.base_url}/chat/completions"
         with map_backend_errors(self.base_url):
-            async with self.http.post(url, data=orjson.dumps(body), headers=self.headers, timeout=self.timeout) as resp:
+            async with self.http.post(url, data=orjson.dumps(body), headers=headers, timeout=self.timeout) as resp:
+                if answered is not None:
+                    answered(resp.status)
                 if resp.status >= 400:
                     raw = await resp.content.read(64 * 1024)
                     error = _status_error(resp.status, resp.headers.get("retry-after"), raw)
@@ -174,6 +237,31 @@ class OpenAICompatBackend:
                     yield event
                 if not finished:
                     raise UpstreamError("The model upstream closed the stream before finishing the answer.")
+
+
+def upstream_label(base_url: str) -> str:
+    """``scheme://host[:port]/path`` of a base URL: what names an upstream in metrics, spans and logs."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return f"{parts.scheme}://{netloc}{parts.path}".rstrip("/")
+
+
+def _reason(exc: UpstreamError, status: str) -> str:
+    """Why an upstream request failed, from a fixed set (a metric label)."""
+    if isinstance(exc, UpstreamRateLimited):
+        return "rate_limited"
+    if isinstance(exc, UpstreamBadRequest):
+        return "bad_request"
+    if status != "error" and int(status) >= 400:
+        return "server_error"
+    if isinstance(exc.__cause__, TimeoutError):
+        return "timeout"
+    if isinstance(exc.__cause__, aiohttp.ClientError):
+        return "connection"
+    return "stream"
 
 
 @dataclass(frozen=True, slots=True)

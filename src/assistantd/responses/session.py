@@ -52,6 +52,7 @@ from assistantd.mcp.flow import (
 from assistantd.mcp.functions import McpFunctions
 from assistantd.mcp.functions import function_specs as mcp_function_specs
 from assistantd.mcp.spec import McpLimits, McpServerSpec, needs_approval
+from assistantd.observability import tracing
 from assistantd.responses import conversation
 from assistantd.responses.player import ResponsePlayer
 from assistantd.responses.render import RequestEcho, ResponseError, ResponseView, response_json
@@ -421,16 +422,17 @@ class ResponseRun:
                 results.append(ChatMessage("tool", output, tool_call_id=call_id))
                 continue
             self._calls_made += 1
-            if tool.type == "mcp":
-                answered = await self._mcp_call(name, call_id, arguments)
-                if answered is None:
-                    waiting = True
-                    continue
-                output = answered
-            elif tool.type == "code_interpreter":
-                output = await self._code(entry, call_id, arguments)
-            else:
-                _, output = tool.replay(await self._file_search(tool, entry, call_id, arguments))
+            with tracing.tool_call(self.run.kind, self.run.id, self.run.thread_id, name, call_id):
+                if tool.type == "mcp":
+                    answered = await self._mcp_call(name, call_id, arguments)
+                    if answered is None:
+                        waiting = True
+                        continue
+                    output = answered
+                elif tool.type == "code_interpreter":
+                    output = await self._code(entry, call_id, arguments)
+                else:
+                    _, output = tool.replay(await self._file_search(tool, entry, call_id, arguments))
             calls.append(ToolCall(call_id, name, json.dumps(arguments)))
             results.append(ChatMessage("tool", output, tool_call_id=call_id))
         if calls:

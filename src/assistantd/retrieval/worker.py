@@ -20,6 +20,7 @@ import logging
 import secrets
 import time
 
+from assistantd.observability import metrics
 from assistantd.retrieval.chunking import ChunkingSpec
 from assistantd.retrieval.embedders import Embedder, EmbeddingError
 from assistantd.retrieval.extract import HEAD_BYTES, ExtractError, check_blob
@@ -185,7 +186,7 @@ class IngestWorker:
         except FileNotFoundError:
             await self._finish(record, "failed", {"code": "invalid_file", "message": "The file's bytes are missing."})
             return
-        await self._finish(record, "completed", None, result.usage_bytes)
+        await self._finish(record, "completed", None, result.usage_bytes, chunks=result.chunks)
 
     async def _head(self, key: str, size: int) -> bytes:
         """The first ``HEAD_BYTES`` of a blob bigger than that (b"" for a smaller one: it is read whole)."""
@@ -203,8 +204,15 @@ class IngestWorker:
         return bytes(head[:HEAD_BYTES])
 
     async def _finish(
-        self, record: VectorStoreFileRecord, status: str, error: dict[str, str] | None, usage_bytes: int = 0
+        self,
+        record: VectorStoreFileRecord,
+        status: str,
+        error: dict[str, str] | None,
+        usage_bytes: int = 0,
+        *,
+        chunks: int = 0,
     ) -> None:
+        metrics.current().ingested(status, chunks)
         values = {"status": status, "last_error": error, "usage_bytes": usage_bytes}
         async with self.db.write() as conn:
             mine = await vs.update_file(conn, record.vector_store_id, record.file_id, values, seq=record.seq)

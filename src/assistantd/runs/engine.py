@@ -16,13 +16,25 @@ import contextlib
 import dataclasses
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import jsonschema
+from opentelemetry.trace import Span, StatusCode
 
-from assistantd.backends.base import ChatMessage, TurnEvent, TurnRequest, UpstreamError, Usage
-from assistantd.backends.registry import BackendRegistry
+from assistantd.backends.base import (
+    ChatMessage,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    TurnEvent,
+    TurnRequest,
+    UpstreamError,
+    Usage,
+)
+from assistantd.backends.registry import BackendRegistry, Route
+from assistantd.observability import logs, metrics, tracing
 from assistantd.runs.assistants import AssistantsRun
 from assistantd.runs.context import ServerTools
 from assistantd.runs.enforce import Guard
@@ -93,22 +105,43 @@ class RunEngine:
             run = await repos.runs.get(conn, run_id)
         if run is None or run.status not in ("requires_action", "queued"):
             return
-        await self.session(run).finish(None, "expired")
+        s = self.session(run)
+        await s.finish(None, "expired")
+        if s.run.status in TERMINAL:
+            metrics.current().run_finished(run.kind, s.run.status)
 
     async def execute(self, run_id: str, *, attempts: int = 0) -> None:
         """Advance ``run_id``; ``attempts`` is how many claims of its job came before this one."""
         # Registered before the run starts, so a cancel that lands at any point after is seen.
         cancel = self._cancels[run_id] = asyncio.Event()
+        logged = logs.run_id.set(run_id)
+        kind = "response" if run_id.startswith("resp_") else "run"
+        attributes: dict[str, str | int] = {f"assistantd.{kind}_id": run_id, "assistantd.attempt": attempts}
         try:
-            await self._execute(run_id, attempts, cancel)
+            with tracing.tracer().start_as_current_span(f"assistantd.{kind}", attributes=attributes) as span:
+                s = await self._execute(run_id, attempts, cancel, span)
+                if s is not None:
+                    span.set_attribute("assistantd.status", s.run.status)
+                    if s.run.status in TERMINAL:
+                        metrics.current().run_finished(s.run.kind, s.run.status)
+                    if s.run.status == "failed":
+                        span.set_status(StatusCode.ERROR)
         finally:
+            logs.run_id.reset(logged)
             self._cancels.pop(run_id, None)
             self._expiring.discard(run_id)
 
-    async def _execute(self, run_id: str, attempts: int, cancel: asyncio.Event) -> None:
+    async def _execute(self, run_id: str, attempts: int, cancel: asyncio.Event, span: Span) -> RunSession | None:
+        """Execute the run; the session it was executed with (None: the run is gone)."""
         before, started = await begin(self.db, run_id)
         if before is None:
-            return
+            return None
+        if tracing.enabled():
+            span.set_attribute("assistantd.model", before.model)
+            if before.thread_id:
+                span.set_attribute("assistantd.thread_id", before.thread_id)
+            if before.assistant_id:
+                span.set_attribute("assistantd.assistant_id", before.assistant_id)
         s = self.session(before)
         resumed = started and before.status == "in_progress" and attempts > 0
         if not started:
@@ -118,7 +151,7 @@ class RunEngine:
                 await s.finish(None, "cancelled")
             elif before.expires_at is not None and before.expires_at < now():
                 await s.finish(None, "expired")
-            return
+            return s
         if resumed:
             if attempts > MAX_RESUMES:
                 failure = Failed(
@@ -127,7 +160,7 @@ class RunEngine:
                     "it was not resumed again.",
                 )
                 await s.finish(None, "failed", failure)
-                return
+                return s
             log.info("run %s resumes after its process stopped (attempt %d)", run_id, attempts + 1)
             await s.resume()
         await s.started()
@@ -140,6 +173,7 @@ class RunEngine:
             log.exception("run %s crashed", run_id)
             with contextlib.suppress(RunGone):
                 await s.finish(None, "failed", Failed("server_error", "The server had an internal error."))
+        return s
 
     async def _loop(self, s: RunSession, cancel: asyncio.Event) -> None:
         feedback: str | None = None
@@ -148,7 +182,7 @@ class RunEngine:
         first = s.run.required_action is None and not s.run.usage  # the run's first turn, not a resumption
         if first:
             await s.automatic_calls(s.server_tools(self.tools.for_run(s.run.tools)))
-        for _ in range(MAX_TURNS):
+        for turn in range(MAX_TURNS):
             if cancel.is_set():
                 await s.finish(None, self._stop_status(s.run.id))
                 return
@@ -171,11 +205,15 @@ class RunEngine:
                 request = dataclasses.replace(request, tools=[], tool_choice=None, parallel_tool_calls=None)
             guard = Guard(request.tool_choice, request.parallel_tool_calls)
             player = s.player(server)
-            try:
-                result = await _play(player, route.backend.stream(request), guard, cancel, self.turn_timeout)
-            except UpstreamError as exc:
-                await s.finish(player, "failed", Failed(exc.code or "server_error", exc.message))
-                return
+            with tracing.tracer().start_as_current_span("assistantd.model_turn") as span:
+                try:
+                    result = await _play(player, _stream(route, request, s.run.kind), guard, cancel, self.turn_timeout)
+                except UpstreamError as exc:
+                    span.set_status(StatusCode.ERROR, exc.message)
+                    await s.finish(player, "failed", Failed(exc.code or "server_error", exc.message))
+                    return
+                if tracing.enabled():
+                    _describe_turn(span, s.run, turn, request, result)
             if result is None:
                 stopped = _usage(player.result, turn_input.prompt_tokens)
                 s.stage(usage=_add_usage(s.run.usage, stopped))
@@ -260,6 +298,41 @@ class RunEngine:
                 )
             return RunAgain(f"Your previous answer was not valid: {problem} Answer again with JSON only.", result.text)
         return Completed()
+
+
+def _stream(route: Route, request: TurnRequest, kind: str) -> AsyncIterator[TurnEvent]:
+    """The turn's upstream stream; timed to its first fragment when metrics are on."""
+    stream = route.backend.stream(request)
+    return _first_fragment_timed(stream, kind) if metrics.current().enabled else stream
+
+
+async def _first_fragment_timed(stream: AsyncIterator[TurnEvent], kind: str) -> AsyncIterator[TurnEvent]:
+    sent = time.perf_counter()
+    waiting = True
+    async with contextlib.aclosing(stream) as events:  # type: ignore[type-var]
+        async for event in events:
+            if waiting and isinstance(event, TextDelta | ToolCallDelta | ReasoningDelta):
+                waiting = False
+                metrics.current().first_token(kind, time.perf_counter() - sent)
+            yield event
+
+
+def _describe_turn(span: Span, run: RunRecord, turn: int, request: TurnRequest, result: PlayedTurn | None) -> None:
+    span.set_attribute(f"assistantd.{run.kind}_id", run.id)
+    span.set_attribute("assistantd.turn", turn)
+    span.set_attribute("gen_ai.request.model", request.model)
+    if run.thread_id:
+        span.set_attribute("assistantd.thread_id", run.thread_id)
+    if result is None:
+        span.set_attribute("assistantd.turn.cancelled", True)
+        return
+    if result.finish_reason:
+        span.set_attribute("gen_ai.response.finish_reasons", [result.finish_reason])
+    if result.usage is not None:
+        span.set_attribute("gen_ai.usage.input_tokens", result.usage.prompt_tokens)
+        span.set_attribute("gen_ai.usage.output_tokens", result.usage.completion_tokens)
+    if result.calls:
+        span.set_attribute("assistantd.turn.tool_calls", [c.name for c in result.calls])
 
 
 async def _play(

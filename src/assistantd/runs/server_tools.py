@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 from assistantd.ids import new_id
+from assistantd.observability import tracing
 from assistantd.runs.context import ServerTools
 from assistantd.runs.outcomes import RunTools
 from assistantd.runs.persist import RunWriter, now
@@ -37,7 +38,8 @@ async def run_server_calls(
     for position, call_id, name, arguments in outcome.server_calls:
         tool, entry = server[name]
         player.emit_call_delta(position, {"id": call_id, **tool.started(call_id)})
-        by_position[position] = await tool.call(_context(w, db, blobs, player, position), call_id, arguments, entry)
+        with tracing.tool_call(w.run.kind, w.run.id, w.run.thread_id, name, call_id):
+            by_position[position] = await tool.call(_context(w, db, blobs, player, position), call_id, arguments, entry)
     for position, call in outcome.function_calls:
         by_position[position] = {"id": call["id"], "type": "function", "function": {**call["function"], "output": None}}
     details = {"type": "tool_calls", "tool_calls": [by_position[p] for p in sorted(by_position)]}

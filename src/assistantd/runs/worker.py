@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from assistantd.observability import metrics
 from assistantd.runs.engine import RunEngine
 from assistantd.store import jobs, scope
 from assistantd.store import runs as run_queries
@@ -172,6 +173,8 @@ class WorkerPool:
                     async with asyncio.timeout(IDLE_POLL_SECONDS):
                         await self._wake.wait()
                 continue
+            if claim.attempts > 0:
+                metrics.current().lease_takeover()  # its last claimer's lease lapsed
             self._start(claim.run_id, claim.attempts)
 
     async def _execute(self, run_id: str, attempts: int) -> None:

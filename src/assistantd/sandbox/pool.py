@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from assistantd.observability import metrics
 from assistantd.sandbox.base import Sandbox, SandboxSession, SandboxUnavailable
 
 log = logging.getLogger("assistantd.sandbox")
@@ -62,6 +63,11 @@ class SessionPool:
     def live_keys(self) -> list[str]:
         """The keys whose session is running in this process."""
         return [key for key, lease in self._leases.items() if lease.session is not None]
+
+    @property
+    def spares(self) -> int:
+        """Sessions started ahead of need, not yet any thread's."""
+        return len(self._spares)
 
     @property
     def live(self) -> int:
@@ -138,6 +144,7 @@ class SessionPool:
             session = await self.sandbox.start_session()
         finally:
             self._starting -= 1
+        metrics.current().sandbox_session_started()
         return session
 
     async def _evict_one(self) -> bool:
@@ -164,6 +171,7 @@ class SessionPool:
             return
         finally:
             self._starting -= 1
+        metrics.current().sandbox_session_started()
         if self._closed or self.live >= self.max_sessions:  # threads took the room while it started
             await session.shutdown()
         else:

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine, Result, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql import Executable
 
+from assistantd.observability.metrics import PoolUse
 from assistantd.store import scope
 from assistantd.store.private import private_dir, private_sqlite
 
@@ -157,12 +158,26 @@ class Database:
             shown = make_url(self.url).render_as_string(hide_password=True)
             raise DatabaseUnreachable(f"cannot open the database {shown}: {reason}") from None
 
+    def pool_use(self) -> list[PoolUse]:
+        """This process's connection pools now (``assistantd_db_pool_*``): on SQLite the one writer connection
+        (checked out while a write transaction holds the lock) and the readers' pool; on PostgreSQL the pool."""
+        if self._async is not None:
+            return [_queue_pool_use("main", self._async.sync_engine.pool)]
+        writing = int(self._write_lock.locked())
+        return [PoolUse("writer", 1, writing, 1 - writing), _queue_pool_use("reader", self.reader.pool)]
+
     async def dispose(self) -> None:
         if self._async is not None:
             await self._async.dispose()
         else:
             self.writer.dispose()
             self.reader.dispose()
+
+
+def _queue_pool_use(name: str, p: pool.Pool) -> PoolUse:
+    if not isinstance(p, pool.QueuePool):  # AsyncAdaptedQueuePool is one
+        return PoolUse(name, 0, 0, 0)
+    return PoolUse(name, p.size(), p.checkedout(), p.checkedin())
 
 
 def is_sqlite_url(url: str) -> bool:

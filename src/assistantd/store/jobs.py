@@ -14,7 +14,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, bindparam, delete, exists, insert, or_, select, update
+from sqlalchemy import BindParameter, Select, bindparam, case, delete, exists, func, insert, or_, select, update
 
 from assistantd.store import signals
 from assistantd.store.db import Conn
@@ -119,3 +119,13 @@ async def release_owner(conn: Conn, owner: str) -> None:
 
 async def expire_all_leases(conn: Conn) -> None:
     await conn.execute(update(JobRow).where(JobRow.lease_owner.is_not(None)).values(lease_until=0.0))
+
+
+async def depth(conn: Conn, now: float) -> tuple[int, int]:
+    """Jobs no worker holds (queued, or whose lease lapsed) and jobs leased now, across every process (the
+    ``assistantd_queue_depth`` gauge)."""
+    leased = case((JobRow.lease_until >= now, 1), else_=0)
+    stmt = select(func.count().label("total"), func.coalesce(func.sum(leased), 0).label("held")).select_from(JobRow)
+    row = (await conn.execute(stmt)).one()._mapping
+    total, held = int(row["total"]), int(row["held"])
+    return total - held, held

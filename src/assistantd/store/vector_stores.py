@@ -192,6 +192,15 @@ async def page_files(
     return [to_record(VectorStoreFileRecord, r) for r in rows], has_more
 
 
+async def ingesting(conn: Conn) -> int:
+    """Files still ``in_progress`` in every store and project (the ingestion queue's depth)."""
+    return int(
+        (
+            await conn.execute(select(func.count()).select_from(FILES).where(FILES.c.status == "in_progress"))
+        ).scalar_one()
+    )
+
+
 async def file_statuses(conn: Conn, store_id: str, file_ids: list[str]) -> dict[str, str]:
     """The status of each of ``file_ids`` attached to the store (absent: not attached)."""
     if not file_ids:
