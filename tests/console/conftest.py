@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests._cli import ServerProcess, clean_env, run_cli, serving
+from tests._deployment import fake_upstream
 
 ADMIN = "sk-admin-console-0123456789"
 CHROMIUM = "/usr/bin/chromium"
@@ -69,6 +70,19 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 @pytest.fixture(scope="session")
+def served_tools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A second server, in front of ``bench/fake_upstream.py``: its ``...calls...`` models call the first tool,
+    code_interpreter with the code after ``code:`` in the user's message (the scripted demo cannot)."""
+    root = tmp_path_factory.mktemp("console-tools")
+    root.chmod(0o755)  # the sandbox's uids read the session files under the data dir
+    key = "sk-console-tools-0123456789"
+    with fake_upstream(first_ms=10, every_ms=5, tokens=5) as upstream:
+        env = clean_env(ASSISTANTD_API_KEYS=key, ASSISTANTD_UPSTREAM_BASE_URL=upstream, ASSISTANTD_EMBEDDINGS="hashing")
+        with serving(root / "data", env=env) as server:
+            yield Served(server.url, key, server, root / "data")
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
@@ -83,6 +97,16 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any, served: Served, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh tab (its own sessionStorage) logged in with the project key; a script error fails the test."""
+    yield from _tab(browser, served, request)
+
+
+@pytest.fixture
+def tools_page(browser: Any, served_tools: Served, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The same, on the server whose upstream calls tools."""
+    yield from _tab(browser, served_tools, request)
+
+
+def _tab(browser: Any, served: Served, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     tab = context.new_page()
     errors: list[str] = []

@@ -214,6 +214,36 @@ def test_playground_responses_model_and_prompt(page: Any, served: Served) -> Non
     page.wait_for_selector("#pg-chat .bubble.assistant:has-text('You said: Through a stored prompt')")
 
 
+PLOT = "code: import matplotlib.pyplot as plt; plt.plot([1, 3, 2]); plt.show(); print(6 * 7)"
+
+
+def test_playground_code_interpreter_code_logs_and_images_on_both_apis(tools_page: Any, served_tools: Served) -> None:
+    page = tools_page
+    with served_tools.client() as api:
+        made = api.post("/v1/assistants", json={"model": "fake-calls", "tools": [{"type": "code_interpreter"}]})
+        assert made.status_code == 200, made.text
+    open_area(page, served_tools, "playground", "assistant", made.json()["id"])
+    page.fill("#pg-input", PLOT)
+    page.click("#pg-send")
+    page.wait_for_selector("#pg-chat .tool summary:text('code_interpreter')")
+    page.wait_for_selector("#pg-chat .tool-logs:text('42')")
+    assert "plt.plot([1, 3, 2])" in page.inner_text("#pg-chat .tool-code")
+    page.wait_for_selector("#pg-chat img.tool-image[src^='blob:']")
+    page.wait_for_function("() => document.querySelector('#pg-chat img.tool-image').naturalWidth > 100")
+    page.wait_for_selector("#pg-chat .bubble.assistant:has-text('tok')")
+    shot(page, "playground-code-interpreter")
+
+    open_area(page, served_tools, "playground", "model")
+    page.fill("#pg-model", "fake-calls")
+    page.fill("#pg-tools", json.dumps([{"type": "code_interpreter", "container": {"type": "auto"}}]))
+    page.fill("#pg-input", PLOT)
+    page.click("#pg-send")
+    page.wait_for_selector("#pg-chat .tool-logs:text('42')")
+    page.wait_for_selector("#pg-chat img.tool-image[src^='blob:']")
+    page.wait_for_function("() => document.querySelector('#pg-chat img.tool-image').naturalWidth > 100")
+    shot(page, "playground-responses-code-interpreter")
+
+
 def _seed_thread(api: httpx.Client, n: int) -> str:
     """A thread of ``n`` messages through the Conversations API, 20 items a request (its maximum)."""
     thread = api.post("/v1/threads", json={"metadata": {"seeded": "10k"}}).json()["id"]

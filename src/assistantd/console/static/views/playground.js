@@ -374,10 +374,18 @@ function mergeCall(calls, delta) {
   }
 }
 
-function image(el, fileId) {
-  const img = h("img", { alt: `Image ${fileId}` });
+/** An image the API serves (a File, or a container file's URL): fetched with the key, shown from a blob. */
+function image(el, fileId, path = `/v1/files/${fileId}/content`) {
+  const name = fileId || path.split("/").at(-2);
+  const img = h("img", { alt: `Image ${name}`, class: "tool-image" });
   el.append(img);
-  blobUrl(`/v1/files/${fileId}/content`).then((url) => { img.src = url; }).catch(() => { img.alt = `Image ${fileId} (could not load)`; });
+  blobUrl(path)
+    .then((url) => {
+      img.src = url;
+    })
+    .catch(() => {
+      img.alt = `Image ${name} (could not load)`;
+    });
 }
 
 function results(body, list) {
@@ -427,7 +435,8 @@ function drawItem(panel, item) {
     body.append(h("pre", { class: "tool-code" }, item.code || ""));
     for (const out of item.outputs || []) {
       if (out.type === "logs") body.append(h("div", { class: "field-label" }, "Logs"), h("pre", { class: "tool-logs" }, out.logs));
-      if (out.type === "image" && /^(data:|\/)/.test(out.url || "")) body.append(h("img", { src: out.url, alt: "code_interpreter output" }));
+      if (out.type === "image" && (out.url || "").startsWith("data:")) body.append(h("img", { src: out.url, alt: "code_interpreter output" }));
+      else if (out.type === "image" && (out.url || "").startsWith("/v1/")) image(body, null, out.url); // needs the key
     }
   } else if (item.type === "file_search_call") {
     summary.textContent = `file_search ${(item.queries || []).join("; ")}`;
