@@ -426,3 +426,46 @@ def test_keyboard_reaches_every_area_and_control(page: Any, served: Served) -> N
     page.keyboard.press("Tab")  # into the view: the period selector is a real, focusable control
     assert page.evaluate("document.activeElement.id") == "usage-days"
     assert ARTIFACTS.is_dir()
+
+
+CONTRAST = """() => {
+  // WCAG 2 contrast of every visible text against its effective background (the first opaque ancestor's).
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || c[3] > 0.9) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const worst = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!node.textContent.trim() || !el || !el.getClientRects().length || el.closest("svg, [hidden]")) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === "hidden" || el.closest("option")) continue;
+    const a = lum(rgb(style.color).slice(0, 3));
+    const b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    const what = `${el.tagName}.${el.className}: ${node.textContent.trim().slice(0, 40)}`;
+    if (ratio < (large ? 3 : 4.5)) worst.push(`${ratio.toFixed(2)} ${what}`);
+  }
+  return worst;
+}"""
+
+
+def test_text_contrast_meets_wcag_aa_in_every_area(page: Any, served: Served) -> None:
+    for area in ("assistants", "playground", "threads", "storage", "usage"):
+        open_area(page, served, area)
+        page.wait_for_timeout(200)
+        assert page.evaluate(CONTRAST) == [], area
+    page.click("#who button")  # log out: the log-in page too
+    page.wait_for_selector("#login")
+    assert page.evaluate(CONTRAST) == []

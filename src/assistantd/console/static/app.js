@@ -76,7 +76,7 @@ function login(message) {
     event.preventDefault();
     session.key = key.value.trim();
     try {
-      await get("/v1/models");
+      await get("/v1/assistants?limit=1");
     } catch (error) {
       session.key = null;
       // One answer for every refusal: the API does not say whether a project exists, nor do we.
