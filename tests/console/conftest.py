@@ -48,6 +48,7 @@ class Served:
     key: str
     server: ServerProcess
     data: Path
+    env: dict[str, str]
 
     def client(self) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.key}", "OpenAI-Beta": "assistants=v2"}
@@ -66,7 +67,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     made = run_cli("keys", "create", "--project", "console", "--data-dir", str(data), env=env)
     assert made.returncode == 0, made.stderr
     with serving(data, env=env) as server:
-        yield Served(server.url, made.stdout.strip(), server, data)
+        yield Served(server.url, made.stdout.strip(), server, data, env)
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +80,7 @@ def served_tools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with fake_upstream(first_ms=10, every_ms=5, tokens=5) as upstream:
         env = clean_env(ASSISTANTD_API_KEYS=key, ASSISTANTD_UPSTREAM_BASE_URL=upstream, ASSISTANTD_EMBEDDINGS="hashing")
         with serving(root / "data", env=env) as server:
-            yield Served(server.url, key, server, root / "data")
+            yield Served(server.url, key, server, root / "data", env)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from tests._cli import clean_env, serving
+from tests._cli import clean_env, run_cli, serving
 
 from .conftest import ARTIFACTS, Served, login, open_area, shot
 
@@ -286,6 +286,12 @@ def test_threads_search_browse_page_a_10000_message_thread_and_draw_timelines(pa
     page.click("form[role=search] button")
     page.wait_for_selector(f"#thread-list button[data-id='{big}']")
     assert page.locator("#thread-list button.item").count() == 1
+    page.fill("#thread-search", "message number 1234")  # a message's text
+    with page.expect_response(lambda r: "q=message+number+1234" in r.url) as searched:
+        page.click("form[role=search] button")
+    assert [t["id"] for t in searched.value.json()["data"]] == [big]
+    page.wait_for_selector(f"#thread-list button[data-id='{big}']")
+    assert page.locator("#thread-list button.item").count() == 1
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.click(f"#thread-list button[data-id='{big}']")
@@ -469,3 +475,22 @@ def test_text_contrast_meets_wcag_aa_in_every_area(page: Any, served: Served) ->
     page.click("#who button")  # log out: the log-in page too
     page.wait_for_selector("#login")
     assert page.evaluate(CONTRAST) == []
+
+
+def test_console_routes_are_confined_to_the_keys_project(served: Served) -> None:
+    made = run_cli("keys", "create", "--project", "someone else", "--data-dir", str(served.data), env=served.env)
+    assert made.returncode == 0, made.stderr
+    other = {"Authorization": f"Bearer {made.stdout.strip()}"}
+    with served.client() as api:
+        thread = api.post("/v1/threads", json={"metadata": {"team": "mine"}}).json()["id"]
+        api.post(f"/v1/threads/{thread}/messages", json={"role": "user", "content": "private words"})
+        api.post("/v1/responses", json={"model": "gpt-4o-mini", "input": "hi", "conversation": thread})
+        mine = api.get("/console/api/threads", params={"q": "private words"}).json()["data"]
+        assert [t["id"] for t in mine] == [thread]
+        assert api.get(f"/console/api/threads/{thread}/runs").json()["data"]
+    with httpx.Client(base_url=served.url, headers=other, timeout=30) as api:
+        assert api.get("/console/api/threads", params={"q": "private words"}).json()["data"] == []
+        assert thread not in {t["id"] for t in api.get("/console/api/threads?limit=100").json()["data"]}
+        assert api.get(f"/console/api/threads/{thread}/runs").json()["data"] == []
+        buckets = api.get("/console/api/usage?days=1").json()["data"]
+        assert [b["results"] for b in buckets] == [[]]
