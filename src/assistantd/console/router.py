@@ -14,7 +14,6 @@ import gzip
 import hashlib
 import mimetypes
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Annotated
 
@@ -54,14 +53,27 @@ class Asset:
     media_type: str
 
 
-@cache
+_assets: dict[Path, Asset] = {}
+"""Files already read, by resolved path: at most the package's own files, whatever paths are asked for."""
+
+
 def _asset(relative: str) -> Asset | None:
     """One file of ``static/``, read and compressed once per process (the package's files do not change
-    under a running server). ``None`` for anything outside the folder or missing."""
+    under a running server). ``None`` for anything outside the folder or missing (not cached)."""
     root = STATIC.resolve()
-    path = (root / relative).resolve()
-    if not path.is_file() or root not in path.parents:
+    try:
+        path = (root / relative).resolve()
+        if path in _assets:
+            return _assets[path]
+        if root not in path.parents or not path.is_file():
+            return None
+    except (OSError, ValueError):  # a NUL byte, a name too long: no such file
         return None
+    _assets[path] = _read(path)
+    return _assets[path]
+
+
+def _read(path: Path) -> Asset:
     body = path.read_bytes()
     media = TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     if media.startswith("text/"):

@@ -76,7 +76,7 @@ async function modelList() {
 
 export async function render(root) {
   let tab = "assistants";
-  const tabs = h("div", { class: "tabs", role: "tablist" });
+  const tabs = h("div", { class: "tabs", role: "group", "aria-label": "Show" });
   const body = h("div");
   const title = h("h1", { id: "view-title" }, "Assistants & prompts");
   root.append(title, tabs, body, await modelList());
@@ -85,7 +85,7 @@ export async function render(root) {
     fill(
       tabs,
       ["assistants", "prompts"].map((t) =>
-        h("button", { type: "button", role: "tab", "aria-selected": String(t === tab), id: `tab-${t}`, onclick: () => show(t) }, t === "assistants" ? "Assistants" : "Prompts"),
+        h("button", { type: "button", "aria-pressed": String(t === tab), id: `tab-${t}`, onclick: () => show(t) }, t === "assistants" ? "Assistants" : "Prompts"),
       ),
     );
     await (name === "assistants" ? assistants(body, selected) : prompts(body, selected));
