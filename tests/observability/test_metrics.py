@@ -3,15 +3,22 @@ own parser; every family is there with its labels, bounded (route templates, nev
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx2
+import openai
+from asgi_lifespan import LifespanManager
 from prometheus_client.parser import text_string_to_metric_families
 
 from assistantd import Settings, create_app
+from assistantd.backends.scripted import Hang, Say, ScriptedBackend
 from assistantd.observability import metrics
 from tests.conftest import POSTGRES
 from tests.observability._traffic import BROKEN, app_and_client, fake_upstream, settings_for, traffic
+from tests.runs._helpers import assistant, thread, wait_status
 
 FAMILIES = {
     "assistantd_http_requests": "counter",
@@ -100,3 +107,33 @@ async def test_metrics_off_is_no_route_and_no_recorder(settings: Settings) -> No
     app = create_app(settings)
     assert "/metrics" not in {getattr(r, "path", "") for r in app.routes}
     assert metrics.current().enabled is False
+
+
+async def test_a_run_taken_over_after_a_restart_is_a_lease_takeover(settings: Settings) -> None:
+    """The first lifetime stops mid-turn; the next claims the run again (its lease no longer held) and
+    counts the takeover, then the run's completion."""
+    settings = settings.model_copy(update={"metrics": True})
+    first = create_app(settings, model_backend=ScriptedBackend([Hang("half an")]))
+    async with (
+        LifespanManager(first, startup_timeout=30, shutdown_timeout=30) as manager,
+        sdk(manager.app) as client,
+    ):
+        a = await assistant(client)
+        t = await thread(client)
+        run = await client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id)
+        await wait_status(client, t.id, run.id, "in_progress")
+    second = create_app(settings, model_backend=ScriptedBackend([Say("fresh")]))
+    async with LifespanManager(second, startup_timeout=30, shutdown_timeout=30) as manager:
+        async with sdk(manager.app) as client:
+            assert (await wait_status(client, t.id, run.id)).status == "completed"
+        async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=manager.app), base_url="http://t") as raw:
+            _, samples = parse((await raw.get("/metrics")).text)
+    assert value(samples, "assistantd_lease_takeovers_total") == 1
+    assert value(samples, "assistantd_runs_total", kind="run", status="completed") == 1
+
+
+@contextlib.asynccontextmanager
+async def sdk(app: Any) -> AsyncIterator[openai.AsyncOpenAI]:
+    http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://test")
+    async with openai.AsyncOpenAI(base_url="http://test/v1", api_key="x", http_client=http, max_retries=0) as c:
+        yield c

@@ -76,7 +76,8 @@ class Metrics:
         ``connection`` or ``stream`` (cut or malformed mid-stream)."""
 
     def lease_takeover(self) -> None:
-        """A worker claimed a run whose previous lease lapsed (its process stopped)."""
+        """A worker claimed a run again after an earlier claim ended without finishing it (its process died
+        or stopped mid-run)."""
 
     def ingested(self, status: str, chunks: int) -> None:
         """A vector store file's ingestion ended with ``status``; ``chunks`` were indexed."""

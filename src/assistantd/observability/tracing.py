@@ -17,7 +17,7 @@ run claimed from the queue by another process starts a trace of its own.
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import AbstractContextManager
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -71,7 +71,9 @@ def trace_ids() -> tuple[str, str] | None:
     return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
 
 
-def tool_call(run_kind: str, run_id: str, thread_id: str | None, name: str, call_id: str) -> Any:
+def tool_call(
+    run_kind: str, run_id: str, thread_id: str | None, name: str, call_id: str
+) -> AbstractContextManager[trace.Span]:
     """The span of one server-side tool call of a run or response (a context manager; current inside)."""
     if not _enabled:
         return _tracer.start_as_current_span("assistantd.tool_call")
