@@ -13,8 +13,10 @@ One ``assistantd serve`` (SQLite, a project key from ``assistantd keys create``)
   cache (revalidated: 304s);
 * **first token**: the playground (Responses API, a model) sends a message and records, in the page, the time
   from its request to the first ``response.output_text.delta`` it renders; the official ``openai`` SDK streams
-  the same request (``responses.create(stream=True)``) and times its first delta event. Rounds alternate,
-  medians are compared (ratio page / SDK).
+  the same request (``responses.create(stream=True)``) and times its first delta event. Then the same on the
+  Assistants API (the playground on an assistant; the SDK's ``runs.create(stream=True)`` on a thread holding
+  the message, timed to the first ``thread.message.delta``). Rounds alternate, medians are compared (ratio
+  page / SDK).
 
 Results: stdout and ``bench/results/console-<UTC timestamp>.json``.
 """
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -185,6 +188,20 @@ def _sdk_first_token(client: openai.OpenAI) -> float:
     return first * 1000
 
 
+def _sdk_run_first_token(client: openai.OpenAI, assistant_id: str) -> float:
+    """The Assistants API's path, as the playground takes it: a thread and its message first, then the timed
+    streamed run (to its first ``thread.message.delta``)."""
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "hello"}])
+    t0 = time.perf_counter()
+    first = None
+    with client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant_id, stream=True) as events:
+        for event in events:
+            if first is None and event.event == "thread.message.delta":
+                first = time.perf_counter() - t0
+    assert first is not None, "no message delta"
+    return first * 1000
+
+
 def _page_first_token(page: Any, turn: int) -> float:
     page.fill("#pg-input", "hello")
     page.click("#pg-send")
@@ -194,25 +211,38 @@ def _page_first_token(page: Any, turn: int) -> float:
     return float(value)
 
 
-def first_token(browser: Any, base: str, key: str, rounds: int) -> dict[str, Any]:
+def first_token(browser: Any, base: str, key: str, rounds: int, api: str) -> dict[str, Any]:
+    """``api`` ``responses`` (the playground on a model) or ``assistants`` (on an assistant: thread, run)."""
     context = browser.new_context()
     page = context.new_page()
     page.goto(base + "/console")
     page.fill("#key", key)
     page.click("#login button[type=submit]")
     page.wait_for_selector("body[data-ready='assistants']", state="attached")
-    page.goto(base + "/console#/playground/model")
-    page.wait_for_selector("body[data-ready='playground']", state="attached")
-    page.fill("#pg-model", MODEL)
     sdk: list[float] = []
     in_page: list[float] = []
     with openai.OpenAI(base_url=base + "/v1", api_key=key, max_retries=0) as client:
-        _sdk_first_token(client)  # warm-up: connections, caches
+        if api == "responses":
+            page.goto(base + "/console#/playground/model")
+            page.wait_for_selector("body[data-ready='playground']", state="attached")
+            page.fill("#pg-model", MODEL)
+
+            def through_sdk() -> float:
+                return _sdk_first_token(client)
+        else:
+            assistant = client.beta.assistants.create(model=MODEL, name="bench")
+            page.goto(base + f"/console#/playground/assistant/{assistant.id}")
+            page.wait_for_selector("body[data-ready='playground']", state="attached")
+
+            def through_sdk() -> float:
+                return _sdk_run_first_token(client, assistant.id)
+
+        through_sdk()  # warm-up: connections, caches
         _page_first_token(page, 1)
         for i in range(rounds):
             page.click("#pg-new")  # one turn per chat, as the SDK's single request
             in_page.append(_page_first_token(page, i + 2))
-            sdk.append(_sdk_first_token(client))
+            sdk.append(through_sdk())
     context.close()
     p50_page, p50_sdk = statistics.median(in_page), statistics.median(sdk)
     return {
@@ -236,6 +266,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     loads, rounds = (3, 5) if args.quick else (args.loads, args.rounds)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)  # the SDK's notice on beta.* calls
 
     from playwright.sync_api import sync_playwright
 
@@ -243,7 +274,8 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             load = first_load(browser, base, key, loads)
-            token = first_token(browser, base, key, rounds)
+            token = first_token(browser, base, key, rounds, "responses")
+            run_token = first_token(browser, base, key, rounds, "assistants")
         finally:
             browser.close()
     result = {
@@ -251,6 +283,7 @@ def main() -> None:
         "upstream": {"first_ms": args.first_ms, "every_ms": args.every_ms, "tokens": args.tokens},
         "first_load": load,
         "first_token": token,
+        "first_token_assistants": run_token,
     }
     print("Console first load (median of", load["rounds"], "fresh contexts)")
     print(f"  bytes transferred, cold cache   {load['cold_bytes']:>9,} B in {load['cold_requests']} requests")
@@ -264,6 +297,10 @@ def main() -> None:
     print(f"  playground p50                  {token['page_ms_p50']:>9.1f} ms")
     print(f"  openai SDK p50                  {token['sdk_ms_p50']:>9.1f} ms")
     print(f"  ratio page / SDK                {token['ratio_page_over_sdk']:>9.3f}")
+    print("Playground first token vs the SDK (Assistants API: a streamed run on a thread)")
+    print(f"  playground p50                  {run_token['page_ms_p50']:>9.1f} ms")
+    print(f"  openai SDK p50                  {run_token['sdk_ms_p50']:>9.1f} ms")
+    print(f"  ratio page / SDK                {run_token['ratio_page_over_sdk']:>9.3f}")
     out = args.out or ROOT / "bench" / "results" / f"console-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -103,9 +103,29 @@ async function renderStores(root) {
     h("div", { class: "split" }, stores.length ? list : h("p", { class: "muted" }, "No vector stores yet."), detail));
 }
 
+/** The store's files and their ingestion status; while one is in progress, redrawn every second (only the
+ * table, so a search being typed is left alone) as long as this store is the one shown. */
+async function statusTable(vs, names, root, polls = 0) {
+  const entries = await all(`/v1/vector_stores/${vs.id}/files`);
+  const table = h("table", { id: "vs-files-table" },
+    h("thead", {}, h("tr", {}, ["File", "Status", "Size", "Error"].map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", {}, entries.map((e) => h("tr", { dataset: { id: e.id } },
+      h("td", {}, names.get(e.id) || e.id), h("td", {}, h("span", { class: `badge ${e.status}` }, e.status)),
+      h("td", {}, e.usage_bytes ? String(e.usage_bytes) : ""), h("td", {}, e.last_error?.message || "")))));
+  if (entries.some((e) => e.status === "in_progress") && polls < 120) {
+    setTimeout(async () => {
+      if (!table.isConnected || root.dataset.store !== vs.id) return;
+      const next = await statusTable(vs, names, root, polls + 1);
+      if (table.isConnected) table.replaceWith(next.table);
+    }, 1000);
+  }
+  return { table, entries };
+}
+
 async function showStore(root, vs, files) {
   const names = new Map(files.map((f) => [f.id, f.filename]));
-  const entries = await all(`/v1/vector_stores/${vs.id}/files`);
+  root.dataset.store = vs.id;
+  const { table, entries } = await statusTable(vs, names, root);
   const add = h("select", { id: "vs-add-file" }, files.filter((f) => !entries.some((e) => e.id === f.id)).map((f) => h("option", { value: f.id }, f.filename)));
   const addButton = h("button", { type: "button", id: "vs-add" }, "Add file");
   addButton.addEventListener("click", async () => {
@@ -125,20 +145,12 @@ async function showStore(root, vs, files) {
       fill(results, found.data.length ? null : h("p", { class: "muted" }, "No result."));
       for (const r of found.data) {
         results.append(h("article", { class: "passage search-result" },
-          h("div", {}, h("strong", {}, r.filename || r.file_id), h("span", { class: "badge score" }, `score ${Number(r.score).toFixed(3)}`)),
+          h("div", {}, h("strong", {}, r.filename || r.file_id), " ", h("span", { class: "badge score" }, `score ${Number(r.score).toFixed(3)}`)),
           h("pre", {}, r.content.map((c) => c.text).join("\n"))));
       }
     } catch (error) {
       fill(results, notice(error.message, "error"));
     }
   });
-  fill(root,
-    h("h3", {}, vs.name || vs.id),
-    h("table", { id: "vs-files-table" },
-      h("thead", {}, h("tr", {}, ["File", "Status", "Size", "Error"].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, entries.map((e) => h("tr", { dataset: { id: e.id } },
-        h("td", {}, names.get(e.id) || e.id), h("td", {}, h("span", { class: `badge ${e.status}` }, e.status)),
-        h("td", {}, e.usage_bytes ? String(e.usage_bytes) : ""), h("td", {}, e.last_error?.message || ""))))),
-    h("div", { class: "row" }, field("File", add), addButton, refresh),
-    search, results);
+  fill(root, h("h3", {}, vs.name || vs.id), table, h("div", { class: "row" }, field("File", add), addButton, refresh), search, results);
 }
