@@ -319,6 +319,21 @@ def test_threads_search_browse_page_a_10000_message_thread_and_draw_timelines(pa
     assert "function get_weather" in page.inner_text("#thread-items")
     shot(page, "threads-timeline")
 
+    # A failed step is drawn in the error colour with its message (the scripted backend never fails a run).
+    drawn = page.evaluate(
+        """async () => {
+          const { timeline } = await import('/console/static/charts.js');
+          const svg = timeline('run_x', [
+            { label: 'run failed', start: 100, end: 104, kind: 'run', error: 'Upstream <b>timed out</b>' },
+            { label: 'message', start: 100, end: 102, kind: 'message_creation', detail: '2 s · 8 tok' },
+          ]);
+          return { errors: svg.querySelectorAll('rect.span-error').length, text: svg.textContent,
+                   widths: [...svg.querySelectorAll('rect')].map((r) => Number(r.getAttribute('width'))) };
+        }"""
+    )
+    assert drawn["errors"] == 1 and "Upstream <b>timed out</b>" in drawn["text"] and "2 s · 8 tok" in drawn["text"]
+    assert drawn["widths"][0] == 2 * drawn["widths"][1]  # durations to scale
+
 
 def test_storage_upload_with_progress_download_delete_and_vector_store_search(
     page: Any, served: Served, tmp_path: Path

@@ -109,7 +109,9 @@ function tokens(usage) {
 }
 
 function duration(start, stop) {
-  return stop ? `${Math.max(stop - start, 0)} s` : "running";
+  if (!stop) return "running";
+  const seconds = stop - start; // the API's times are whole seconds
+  return seconds < 1 ? "<1 s" : `${seconds} s`;
 }
 
 async function drawRuns(root, threadId) {
