@@ -112,6 +112,8 @@ def _tab(browser: Any, served: Served, request: pytest.FixtureRequest) -> Iterat
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda e: errors.append(str(e)))
+    # The CSP holds for the whole app: no inline script or style, nothing fetched from elsewhere.
+    tab.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
     tab.set_default_timeout(20_000)
     login(tab, served)
     try:

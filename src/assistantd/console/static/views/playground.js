@@ -25,7 +25,8 @@ export async function render(root, params) {
     prompt: field("Prompt", prompt),
     model: h("div", { class: "stack grow" }, field("Model", model), field("Tools (Responses shape, optional JSON array)", tools, toolsHint)),
   };
-  const chat = h("div", { class: "chat card", id: "pg-chat", "aria-live": "polite", "aria-label": "Conversation" });
+  // A log, busy while a turn streams: screen readers read the answer once it is complete, not per token.
+  const chat = h("div", { class: "chat card", id: "pg-chat", role: "log", "aria-label": "Conversation", tabindex: "0" });
   const input = h("textarea", { id: "pg-input", class: "prose grow", placeholder: "Say something… (Ctrl+Enter sends)" });
   const send = h("button", { type: "submit", class: "primary", id: "pg-send" }, "Send");
   const metrics = h("p", { class: "metrics", id: "pg-metrics", role: "status" });
@@ -154,6 +155,15 @@ class Session {
     const first = this.first === null ? "no text" : `first token ${this.first.toFixed(0)} ms`;
     this.metrics.textContent = `${status} · ${first} · total ${total.toFixed(0)} ms`;
     document.body.dataset.turn = String(Number(document.body.dataset.turn || 0) + 1);
+  }
+
+  set busy(value) {
+    this._busy = value;
+    this.chat.setAttribute("aria-busy", String(value));
+  }
+
+  get busy() {
+    return this._busy;
   }
 
   async say(text, target) {
