@@ -319,6 +319,15 @@ def test_threads_search_browse_page_a_10000_message_thread_and_draw_timelines(pa
     assert "function get_weather" in page.inner_text("#thread-items")
     shot(page, "threads-timeline")
 
+    with served.client() as api:
+        item = {"type": "message", "role": "user", "content": "made through the Conversations API"}
+        conv = api.post("/v1/conversations", json={"items": [item]}).json()["id"]
+    page.fill("#thread-search", conv)
+    page.click("form[role=search] button")
+    page.click(f"#thread-list button[data-id='{conv}']")
+    page.wait_for_selector("#thread-items .thread-item:has-text('made through the Conversations API')")
+    assert "No run or response" in page.inner_text("#thread-runs")
+
     # A failed step is drawn in the error colour with its message (the scripted backend never fails a run).
     drawn = page.evaluate(
         """async () => {
