@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from starlette.responses import JSONResponse
 
-from assistantd.api import assistants, files, messages, models, runs, threads, vector_stores
+from assistantd.api import assistants, files, messages, models, openapi, runs, threads, vector_stores
 from assistantd.api.deps import authenticate
 from assistantd.backends.base import ModelBackend
 from assistantd.console.router import router as console_router
@@ -81,6 +81,7 @@ def create_app(
     if settings.console:
         app.include_router(console_router)  # the web console at /console (console/router.py)
 
+    openapi.install(app)
     if settings.metrics:
         add_metrics_route(app, lambda: app.state.runtime.exposition())
     app.add_middleware(RequestIdMiddleware, access_log=settings.access_log and settings.log_format == "json")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import StreamingResponse
 
+from assistantd.api import openapi
 from assistantd.api._json import WireResponse, wire
 from assistantd.api._route import UploadRoute
 from assistantd.api.deps import FilesDep
@@ -18,7 +19,7 @@ from assistantd.services.files import check_upload
 router = APIRouter(route_class=UploadRoute, default_response_class=WireResponse)
 
 
-@router.post("/files")
+@router.post("/files", openapi_extra=openapi.upload_body(purpose=True))
 async def create_file(request: Request, files: FilesDep) -> WireResponse:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidRequest("The request must be multipart/form-data with a 'file' part.", param="file")

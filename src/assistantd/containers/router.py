@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.responses import StreamingResponse
 
+from assistantd.api import openapi
 from assistantd.api._json import WireResponse, wire
 from assistantd.api._route import UploadRoute, WireRoute
 from assistantd.api.pagination import Page
@@ -59,7 +60,7 @@ async def delete_container(container_id: str, containers: ContainersDep) -> Wire
     return wire(await containers.delete_container(container_id))
 
 
-@uploads.post(CONTAINER + "/files")
+@uploads.post(CONTAINER + "/files", openapi_extra=openapi.upload_body(copy=True))
 async def create_container_file(container_id: str, request: Request, containers: ContainersDep) -> WireResponse:
     """A multipart ``file`` upload, or JSON ``{"file_id"}`` copying an existing File."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):

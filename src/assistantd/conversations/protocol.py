@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import Field
 
 from assistantd.responses._input import InputItem, Lenient
-from assistantd.wire.common import Metadata
+from assistantd.wire.common import Metadata, omit_null
 
 MAX_ITEMS = 20
 """OpenAI's limit on the items of one create request."""
@@ -22,7 +22,7 @@ class ConversationCreate(Lenient):
 
 
 class ConversationUpdate(Lenient):
-    metadata: Metadata | None
+    metadata: Metadata | None = Field(json_schema_extra=omit_null)
 
 
 class ItemsCreate(Lenient):

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from assistantd.wire._limits import openai_error
-from assistantd.wire.common import JsonObject, String
+from assistantd.wire.common import JsonObject, String, omit_null
 
 
 class Lenient(BaseModel):
@@ -78,9 +78,12 @@ class InputText(Lenient):
 
 
 class InputImage(Lenient):
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["image_url"]}, {"required": ["file_id"]}]}  # _has_source
+    )
     type: Literal["input_image"]
-    image_url: String | None = None
-    file_id: str | None = None
+    image_url: String | None = Field(default=None, json_schema_extra=omit_null)
+    file_id: str | None = Field(default=None, json_schema_extra=omit_null)
     detail: Literal["auto", "low", "high", "original"] = "auto"
 
     @model_validator(mode="after")
@@ -90,9 +93,16 @@ class InputImage(Lenient):
         return self
 
 
+def _uploaded_only(schema: dict[str, Any]) -> None:
+    """For the OpenAPI document: an input file is given by ``file_id`` only (``_by_id`` refuses the rest)."""
+    schema["required"] = [*schema.get("required", []), "file_id"]
+    schema["not"] = {"anyOf": [{"required": ["file_data"]}, {"required": ["file_url"]}]}
+
+
 class InputFile(Lenient):
+    model_config = ConfigDict(json_schema_extra=_uploaded_only)
     type: Literal["input_file"]
-    file_id: str | None = None
+    file_id: str | None = Field(default=None, json_schema_extra=omit_null)
     filename: String | None = None
     file_data: str | None = None
     file_url: str | None = None
@@ -263,7 +273,7 @@ class Foreign(BaseModel):
     """An OpenAI item type no tool here makes (``FOREIGN_ITEM_TYPES``), kept whole as the client sent it."""
 
     model_config = ConfigDict(extra="allow")
-    type: str
+    type: Annotated[str, Field(json_schema_extra={"enum": sorted(FOREIGN_ITEM_TYPES)})]
     id: str | None = None
 
 

@@ -204,7 +204,7 @@ class CreateResponse(_Tooled):
     stream_options: StreamOptions | None = None
     max_tool_calls: Annotated[int, Field(ge=1, le=MAX_TOKEN_LIMIT)] | None = None
     max_output_tokens: MaxOutputTokens | None = None
-    include: list[str] | None = None
+    include: list[Annotated[str, Field(json_schema_extra={"enum": sorted(INCLUDABLE)})]] | None = None
     metadata: Metadata | None = None
     temperature: Temperature | None = None
     top_p: TopP | None = None

@@ -8,7 +8,7 @@ from openai.types.beta import Assistant, AssistantDeleted
 from pydantic import Field, ValidationInfo, field_validator
 
 from assistantd.wire._limits import not_null
-from assistantd.wire.common import Metadata, ReasoningEffort, Request, ResponseFormat, Tool, ToolResources
+from assistantd.wire.common import Metadata, ReasoningEffort, Request, ResponseFormat, Tool, ToolResources, omit_null
 
 __all__ = ["Assistant", "AssistantCreate", "AssistantDeleted", "AssistantModify"]
 
@@ -20,7 +20,7 @@ class AssistantCreate(Request):
     description: Annotated[str, Field(max_length=512)] | None = None
     instructions: Annotated[str, Field(max_length=256_000)] | None = None
     reasoning_effort: ReasoningEffort | None = None
-    tools: Annotated[list[Tool], Field(max_length=128)] | None = None
+    tools: Annotated[list[Tool], Field(max_length=128)] | None = Field(default=None, json_schema_extra=omit_null)
     tool_resources: ToolResources | None = None
     metadata: Metadata | None = None
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
@@ -37,12 +37,12 @@ class AssistantCreate(Request):
 
 class AssistantModify(Request):
     # POST /v1/assistants/{assistant_id}
-    model: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    model: Annotated[str, Field(min_length=1, max_length=256)] | None = Field(default=None, json_schema_extra=omit_null)
     name: Annotated[str, Field(max_length=256)] | None = None
     description: Annotated[str, Field(max_length=512)] | None = None
     instructions: Annotated[str, Field(max_length=256_000)] | None = None
     reasoning_effort: ReasoningEffort | None = None
-    tools: Annotated[list[Tool], Field(max_length=128)] | None = None
+    tools: Annotated[list[Tool], Field(max_length=128)] | None = Field(default=None, json_schema_extra=omit_null)
     tool_resources: ToolResources | None = None
     metadata: Metadata | None = None
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None

@@ -19,6 +19,15 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
+def omit_null(schema: dict[str, Any]) -> None:
+    """``json_schema_extra`` of a field typed ``X | None`` whose explicit null is refused (a validator's 400):
+    the OpenAPI document shows it as ``X``, since sending null is not valid."""
+    branches = [b for b in schema.get("anyOf", []) if b != {"type": "null"}]
+    if "anyOf" in schema and len(branches) == 1:
+        del schema["anyOf"]
+        schema.update(branches[0])
+
+
 Metadata = Annotated[dict[str, str], AfterValidator(check_metadata)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(check_json)]
 """Free-form JSON (a JSON Schema) that we store and echo verbatim."""

@@ -52,7 +52,7 @@ TokenLimit = Annotated[int, Field(ge=256, le=MAX_TOKEN_LIMIT)]
 
 
 class _RunOptions(Request):
-    assistant_id: Annotated[str, Field(min_length=1)]
+    assistant_id: Annotated[str, Field(min_length=1, json_schema_extra={"pattern": "^asst_."})]
     model: Annotated[str, Field(min_length=1)] | None = None
     reasoning_effort: ReasoningEffort | None = None
     instructions: Annotated[str, Field(max_length=256_000)] | None = None

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from openai.types import VectorStore, VectorStoreDeleted, VectorStoreSearchResponse
 from openai.types.vector_stores import VectorStoreFile, VectorStoreFileBatch, VectorStoreFileDeleted
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from assistantd.wire._limits import (
     MAX_METADATA_KEY,
@@ -19,7 +19,7 @@ from assistantd.wire._limits import (
     check_json,
     openai_error,
 )
-from assistantd.wire.common import ChunkingStrategy, Metadata, Request
+from assistantd.wire.common import ChunkingStrategy, Metadata, Request, omit_null
 
 __all__ = [
     "Attributes",
@@ -106,8 +106,13 @@ class VectorStoreFileModify(Request):
 
 class FileBatchCreate(Request):
     # POST /v1/vector_stores/{vector_store_id}/file_batches
-    file_ids: Annotated[list[str], Field(min_length=1, max_length=2000)] | None = None
-    files: Annotated[list[VectorStoreFileCreate], Field(min_length=1, max_length=2000)] | None = None
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["file_ids"]}, {"required": ["files"]}]})
+    file_ids: Annotated[list[str], Field(min_length=1, max_length=2000)] | None = Field(
+        default=None, json_schema_extra=omit_null
+    )
+    files: Annotated[list[VectorStoreFileCreate], Field(min_length=1, max_length=2000)] | None = Field(
+        default=None, json_schema_extra=omit_null
+    )
     chunking_strategy: ChunkingStrategy | None = None
     attributes: Attributes | None = None
 
@@ -146,12 +151,14 @@ class SearchRankingOptions(Request):
     score_threshold: Annotated[float, Field(ge=0, le=1)] = 0.0
 
 
+NOT_BLANK: dict[str, Any] = {"pattern": r"[^\s\x1c-\x1f\x85]"}
+"""For the OpenAPI document: a string holding something besides white space (the validator checks it)."""
+QueryText = Annotated[str, Field(max_length=4096, json_schema_extra=NOT_BLANK)]
+
+
 class VectorStoreSearch(Request):
     # POST /v1/vector_stores/{vector_store_id}/search
-    query: (
-        Annotated[str, Field(max_length=4096)]
-        | Annotated[list[Annotated[str, Field(max_length=4096)]], Field(min_length=1, max_length=10)]
-    )
+    query: QueryText | Annotated[list[QueryText], Field(min_length=1, max_length=10)]
     rewrite_query: bool = False
     max_num_results: Annotated[int, Field(ge=1, le=50)] = 10
     filters: Filter | None = None
