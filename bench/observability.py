@@ -1,7 +1,7 @@
 """What metrics and tracing cost: completed runs/s with both on against both off, side by side in one run.
 
-    .venv/bin/python bench/observability.py            # 3 rounds of 20 s per server; ~4 minutes
-    .venv/bin/python bench/observability.py --quick    # 2 rounds of 8 s; ~1.5 minutes
+    .venv/bin/python bench/observability.py            # 10 rounds of 5 s per server; ~3 minutes
+    .venv/bin/python bench/observability.py --quick    # 4 rounds of 4 s; ~1.5 minutes
 
 Three real ``assistantd serve`` subprocesses on free loopback ports, each with its own SQLite data dir, all
 against one instant fake upstream (``fake_upstream.py``): ``off`` (the defaults: no metrics, no tracing),
@@ -11,7 +11,8 @@ spans). Rounds alternate the order of the servers (off, metrics, on, then on, me
 always meets a quieter machine; each round is the ``create_and_poll`` pattern of ``runs.py`` (32 clients,
 create a run then poll it at ``openai-poll-after-ms``) for the given seconds, on one server while the others
 idle. Reported per server: runs/s and server CPU per completed run (``/proc/<pid>/stat``), per round and as
-medians, and the ratios to ``off``. A final scrape of the ``on`` server checks that it counted the runs, and
+medians; and the ratios to ``off`` as the median (and range) of each round's ratio, the rounds being short and
+many because the machine's load drifts. A final scrape of the ``on`` server checks that it counted the runs, and
 the sink that spans arrived. Results go to ``bench/results/observability-<timestamp>.json``.
 """
 
@@ -99,7 +100,7 @@ async def round_of(base: str, pid: int, seconds: float) -> dict[str, Any]:
 
 
 async def run_all(quick: bool) -> dict[str, Any]:
-    rounds, seconds = (2, 8.0) if quick else (3, 20.0)
+    rounds, seconds = (4, 4.0) if quick else (10, 5.0)
     sink = Sink()
     sink_app = web.Application()
     sink_app.router.add_post("/v1/traces", sink.export)
@@ -158,27 +159,26 @@ async def run_all(quick: bool) -> dict[str, Any]:
         "seconds_per_round": seconds,
         "rounds_detail": per,
         "summary": summary,
-        "ratio_runs_per_second_on_over_off": round(
-            summary["on"]["runs_per_second_median"] / summary["off"]["runs_per_second_median"], 3
-        ),
-        "ratio_cpu_per_run_on_over_off": round(
-            summary["on"]["server_cpu_ms_per_run_median"] / summary["off"]["server_cpu_ms_per_run_median"], 3
-        ),
-        "ratio_runs_per_second_metrics_over_off": round(
-            summary["metrics"]["runs_per_second_median"] / summary["off"]["runs_per_second_median"], 3
-        ),
-        "ratio_cpu_per_run_metrics_over_off": round(
-            summary["metrics"]["server_cpu_ms_per_run_median"] / summary["off"]["server_cpu_ms_per_run_median"], 3
-        ),
+        "ratios": {
+            f"{name}/off": {key: paired(per, name, key) for key in ("runs_per_second", "server_cpu_ms_per_run")}
+            for name in CONFIGS[1:]
+        },
         "on_server_counted": counted,
         "on_server_completed_in_measured_rounds": completed_on,
         "sink": {"export_requests": sink.requests, "spans": sink.spans, "by_name": sink.names},
     }
 
 
+def paired(per: dict[str, list[dict[str, Any]]], name: str, key: str) -> dict[str, float]:
+    """``key`` of ``name`` over ``off`` in the same round (measured back to back, so a change in the
+    machine's load between rounds cancels out): median, lowest and highest of the rounds."""
+    ratios = sorted(r[key] / o[key] for r, o in zip(per[name], per["off"], strict=True))
+    return {"median": round(statistics.median(ratios), 3), "min": round(ratios[0], 3), "max": round(ratios[-1], 3)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="2 rounds of 8 s instead of 3 of 20 s")
+    parser.add_argument("--quick", action="store_true", help="4 rounds of 4 s instead of 10 of 5 s")
     args = parser.parse_args()
     results = asyncio.run(run_all(args.quick))
     s = results["summary"]
@@ -188,13 +188,13 @@ def main() -> None:
             f"{name:8}{s[name]['runs_per_second_median']:>10.1f}{s[name]['server_cpu_ms_per_run_median']:>12.2f}"
             f"{s[name]['run_p50_ms_median']:>12.1f}"
         )
-    print(
-        f"on/off: runs/s x{results['ratio_runs_per_second_on_over_off']}, "
-        f"CPU per run x{results['ratio_cpu_per_run_on_over_off']} "
-        f"(metrics alone: x{results['ratio_runs_per_second_metrics_over_off']}, "
-        f"x{results['ratio_cpu_per_run_metrics_over_off']}); "
-        f"spans received {results['sink']['spans']}; runs counted {results['on_server_counted']}"
-    )
+    for pair, by_key in results["ratios"].items():
+        runs, cpu = by_key["runs_per_second"], by_key["server_cpu_ms_per_run"]
+        print(
+            f"{pair}: runs/s x{runs['median']} ({runs['min']}-{runs['max']}), "
+            f"CPU per run x{cpu['median']} ({cpu['min']}-{cpu['max']}), median of the rounds' ratios"
+        )
+    print(f"spans received {results['sink']['spans']}; the on server counted {results['on_server_counted']}")
     out = ROOT / "results"
     out.mkdir(exist_ok=True)
     path = out / f"observability-{time.strftime('%Y%m%dT%H%M%S')}.json"
