@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--data-dir", help="data directory (default ./assistantd-data, or ASSISTANTD_DATA_DIR)")
     imp.add_argument("--config", help="TOML settings file (or ASSISTANTD_CONFIG_FILE)")
     imp.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    imp.add_argument(
+        "--project", help="import into the project of this name, made if missing (default: the default project)"
+    )
     imp.set_defaults(host=None, port=None)
     ingest = sub.add_parser(
         "ingest",
@@ -298,7 +301,9 @@ def _import(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     try:
-        report = asyncio.run(import_dump(Path(args.path), settings, show_progress=not args.no_progress))
+        report = asyncio.run(
+            import_dump(Path(args.path), settings, show_progress=not args.no_progress, project=args.project)
+        )
     except DumpError as exc:
         _fail(str(exc))
     print(report.render())

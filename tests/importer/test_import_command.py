@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -88,3 +89,41 @@ def test_progress_line_when_tqdm_is_not_used() -> None:
     assert "importing 3/3 objects (100%)" in out.getvalue() and out.getvalue().endswith("\n")
     # Not a terminal and no stream given: no bar at all (the summary alone goes to stdout).
     assert type(progress(3, enabled=False)).__name__ == "NoProgress"
+
+
+def test_import_into_a_project(tmp_path: Path) -> None:
+    """``--project NAME`` puts every imported object in that project (made if missing): its keys see them, the
+    default project does not; importing the same IDs again, into any project, skips them as present."""
+    export = write_export(
+        tmp_path / "export",
+        assistants=[assistant(1)],
+        threads=[thread(1)],
+        files={file(1, b"hello")["id"]: b"hello"},
+        file_lines=[file(1, b"hello")],
+    )
+    data = tmp_path / "data"
+    env = clean_env(ASSISTANTD_ADMIN_KEY="sk-admin-import-0123456789", ASSISTANTD_API_KEYS="sk-default")
+    done = run_cli("import", str(export), "--data-dir", str(data), "--project", "partner", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "assistants     1 imported" in done.stdout
+    again = run_cli("import", str(export), "--data-dir", str(data), env=env)  # the default project
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "assistants     0 imported, 1 already present" in again.stdout
+    key = run_cli("keys", "create", "--project", "partner", "--data-dir", str(data), env=env).stdout.strip()
+    with serving(data, env=env) as server:
+
+        def get(path: str, bearer: str) -> Any:
+            request = urllib.request.Request(
+                server.url + path, headers={"Authorization": f"Bearer {bearer}", "OpenAI-Beta": "assistants=v2"}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return json.loads(response.read())
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert [a["id"] for a in get("/v1/assistants", key)["data"]] == [assistant(1)["id"]]
+        assert get(f"/v1/threads/{thread(1)['id']}", key)["id"] == thread(1)["id"]
+        assert [f["id"] for f in get("/v1/files", key)["data"]] == [file(1, b"hello")["id"]]
+        assert get("/v1/assistants", "sk-default")["data"] == []
+        assert get(f"/v1/threads/{thread(1)['id']}", "sk-default") == 404

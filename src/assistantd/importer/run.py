@@ -27,7 +27,9 @@ from assistantd.importer.reader import Dump, DumpError, Kind, Line, read_dump
 from assistantd.importer.report import Note, Outcome, Report
 from assistantd.importer.shapes import AssistantLine, FileLine, MessageLine, ThreadLine, VectorStoreLine
 from assistantd.importer.writer import Skip, Writer
+from assistantd.organization.service import Organization
 from assistantd.settings import Settings
+from assistantd.store import scope
 from assistantd.store.blobs import LocalBlobStore
 from assistantd.store.db import Database
 from assistantd.store.private import private_dir
@@ -63,10 +65,12 @@ def chronological(items: Sequence[T], created_at: Callable[[T], int]) -> list[T]
     return sorted(ordered, key=created_at)
 
 
-async def import_dump(path: Path, settings: Settings, *, show_progress: bool = False) -> Report:
-    """Import the export at ``path`` into the data dir and database of ``settings``. Raises ``DumpError``
-    when it cannot start (the export or the data dir is unusable); otherwise every object has its outcome
-    in the report."""
+async def import_dump(
+    path: Path, settings: Settings, *, show_progress: bool = False, project: str | None = None
+) -> Report:
+    """Import the export at ``path`` into the data dir and database of ``settings``, into the project named
+    ``project`` (made if missing; None: the default project). Raises ``DumpError`` when it cannot start (the
+    export or the data dir is unusable); otherwise every object has its outcome in the report."""
     dump = read_dump(path)
     try:
         private_dir(settings.data_dir, what="data dir")
@@ -78,7 +82,12 @@ async def import_dump(path: Path, settings: Settings, *, show_progress: bool = F
     try:
         await db.migrate()
         blobs = LocalBlobStore(settings.data_dir / "files")
-        await _import(dump, Writer(db, blobs, dump.files_dir), report, show_progress)
+        project_id = None if project is None else await Organization(db, settings).project_named(project)
+        token = scope.current_project.set(project_id)  # every row written is stamped with it (store/scope.py)
+        try:
+            await _import(dump, Writer(db, blobs, dump.files_dir), report, show_progress)
+        finally:
+            scope.current_project.reset(token)
     finally:
         await db.dispose()
     return report

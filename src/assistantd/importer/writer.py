@@ -30,7 +30,7 @@ from assistantd.importer.shapes import (
 )
 from assistantd.retrieval.chunking import ChunkingSpec
 from assistantd.services.vector_stores import file_row
-from assistantd.store import conversation_items, repos
+from assistantd.store import conversation_items, repos, scope
 from assistantd.store import vector_stores as vs
 from assistantd.store._crud import Repo
 from assistantd.store.blobs import BlobStore
@@ -57,7 +57,9 @@ class Writer:
 
     async def file(self, f: FileLine) -> list[str]:
         async with self.db.read() as conn:
-            if await repos.files.get(conn, f.id) is not None:
+            with scope.seeing_every_project():  # IDs are unique across projects
+                taken = await repos.files.get(conn, f.id) is not None
+            if taken:
                 raise Skip("present")
         source, size = self._bytes(f)
         if size != f.bytes:
@@ -110,7 +112,9 @@ class Writer:
         last_active = s.last_active_at if s.last_active_at is not None else s.created_at
         expires_after = s.expires_after.model_dump() if s.expires_after else None
         async with self.db.write() as conn:
-            if await vs.stores.get(conn, s.id) is not None:
+            with scope.seeing_every_project():
+                taken = await vs.stores.get(conn, s.id) is not None
+            if taken:
                 raise Skip("present")
             rows = []
             for a in attachments.values():
@@ -141,7 +145,9 @@ class Writer:
     async def assistant(self, a: AssistantLine) -> list[str]:
         notes: list[str] = []
         async with self.db.write() as conn:
-            if await repos.assistants.get(conn, a.id) is not None:
+            with scope.seeing_every_project():
+                taken = await repos.assistants.get(conn, a.id) is not None
+            if taken:
                 raise Skip("present")
             fmt = a.response_format
             await repos.assistants.insert(
@@ -172,10 +178,12 @@ class Writer:
         async with self.db.write() as conn:
             # The table itself, not ``repos.threads.get``: a thread deleted through the Conversations API is
             # hidden from both APIs but still holds its ID.
-            existing = await Repo.get(repos.threads, conn, t.id)
+            with scope.seeing_every_project():
+                existing = await Repo.get(repos.threads, conn, t.id)
             if existing is not None:
                 raise Skip("present", "deleted through the Conversations API" if existing.deleted_at else "")
-            taken = await conversation_items.existing_ids(conn, [m.id for m in messages])
+            with scope.seeing_every_project():
+                taken = await conversation_items.existing_ids(conn, [m.id for m in messages])
             if taken:
                 message_id, other = next(iter(taken.items()))
                 raise Skip("invalid", f"its message {message_id} already exists, in thread {other}")

@@ -238,11 +238,15 @@ class Organization:
     async def create_key_for(self, project_name: str, account_name: str) -> tuple[str, str]:
         """A new service account and key in the unarchived project named ``project_name`` (made if there is
         none): ``(project_id, key)``."""
-        async with self.db.read() as conn:
-            found = await q.by_name(conn, project_name)
-        project_id = found.id if found is not None else (await self.create_project(project_name))["id"]
+        project_id = await self.project_named(project_name)
         created = await self.create_service_account(project_id, account_name)
         return project_id, str(created["api_key"]["value"])
+
+    async def project_named(self, name: str) -> str:
+        """The ID of the unarchived project named ``name``, made if there is none (the CLI's ``--project``)."""
+        async with self.db.read() as conn:
+            found = await q.by_name(conn, name)
+        return found.id if found is not None else str((await self.create_project(name))["id"])
 
 
 def _fields(record: Any) -> dict[str, Any]:

@@ -20,8 +20,10 @@ started at start-up, outside any request.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Delete, Insert, Select, Table, Update, bindparam, event
@@ -49,6 +51,18 @@ retrieval's chunks are reached only through an object already confined (a run, a
 
 current_project: contextvars.ContextVar[str | None] = contextvars.ContextVar("assistantd_project", default=None)
 """The project every statement is confined to; ``None`` confines nothing."""
+
+
+@contextlib.contextmanager
+def seeing_every_project() -> Iterator[None]:
+    """Statements inside see every project: for checks that must (an importer asking whether an ID is taken
+    anywhere, since IDs are unique across projects)."""
+    token = current_project.set(None)
+    try:
+        yield
+    finally:
+        current_project.reset(token)
+
 
 _PARAM = "_scope_project"
 _scoped: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
