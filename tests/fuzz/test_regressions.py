@@ -126,6 +126,17 @@ async def test_a_refused_query_parameter_is_invalid_under_the_document(
     assert not _valid(doc, _param_schema(doc, "get", template, name), value)
 
 
+async def test_an_integer_past_64_bits_anywhere_is_a_400_not_a_500(raw: httpx2.AsyncClient) -> None:
+    """Found by the fuzzer: a huge integer inside a foreign item (free-form JSON) reached the database's JSON
+    encoder and was a 500."""
+    huge = 2**63
+    body = {"items": [{"type": "web_search_call", "id": "ws_1", "status": "completed", "extra": {"n": huge}}]}
+    response = await raw.post(ROOT + "/v1/conversations", json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"].startswith("items[0]")
+    assert str(huge) in response.json()["error"]["message"]
+
+
 async def test_answers_conform_to_the_documented_sdk_types(raw: httpx2.AsyncClient, doc: Doc) -> None:
     """The bodies the fuzzer found outside the document: an ``evals`` file, and objects the document once
     called strings."""

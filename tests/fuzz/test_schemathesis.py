@@ -50,6 +50,8 @@ RULES = re.compile(
             r"^Invalid page cursor\.$",  # a cursor must be one the server gave
             r"^Mutually exclusive parameters: ",  # previous_response_id or conversation, not both
             r"^An item with id .* already exists in another conversation",  # item ids are unique
+            r"^Duplicate item id .* in '\w+'\.$",
+            r"is out of range \(64 bits\)\.$",
             r"the overlap must not exceed half of max_chunk_size_tokens",
             r"^Invalid 'filters[^']*\.value': '\w+' expects (an array value|a single value|a number or a string)\.$",
             r"^limit must be between 1 and \d+ for bucket_width=",

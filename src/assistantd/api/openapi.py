@@ -37,11 +37,12 @@ OpenAI's Assistants API v2, Responses, Conversations, Containers, Prompts and Ad
 
 Rules beyond the schemas below, each a 400 naming the field:
 
-- no string in a request body may hold the NUL character (U+0000), which PostgreSQL cannot store;
+- no string in a request body may hold the NUL character (U+0000), which PostgreSQL cannot store, and no
+  integer may lie outside the signed 64-bit range;
 - an ID in a body must name an object of the key's project that exists, and a page cursor must be one the
   server gave;
 - a conversation's items are the items themselves, never an ``item_reference``, and an item's ``id`` is unique
-  across conversations;
+  across conversations (and within a request);
 - a static chunking strategy's ``chunk_overlap_tokens`` is at most half its ``max_chunk_size_tokens``;
 - a search filter's ``value`` is an array for ``in`` and ``nin``, and a scalar otherwise;
 - types are strict, as OpenAI's were: an integer is written without a fraction (``100``, not ``100.0``);

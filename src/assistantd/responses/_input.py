@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-from assistantd.wire._limits import openai_error
+from assistantd.wire._limits import check_json, openai_error
 from assistantd.wire.common import JsonObject, String, omit_null
 
 
@@ -275,6 +275,13 @@ class Foreign(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: Annotated[str, Field(json_schema_extra={"enum": sorted(FOREIGN_ITEM_TYPES)})]
     id: str | None = None
+
+    @model_validator(mode="after")
+    def _storable(self) -> Foreign:
+        # Kept whole, so its free-form fields must be JSON both databases store and orjson writes back (an
+        # integer past 64 bits was a 500 at the INSERT; found by tests/fuzz).
+        check_json(dict(self.__pydantic_extra__ or {}))
+        return self
 
 
 _TAGGED = (
