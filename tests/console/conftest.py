@@ -83,7 +83,7 @@ def served_tools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             yield Served(server.url, key, server, root / "data", env)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
