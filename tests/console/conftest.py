@@ -35,7 +35,7 @@ ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS") or Path(__file__).with_name("a
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if Path(str(item.fspath)).parent == Path(__file__).parent:
+        if Path(str(item.fspath)) == Path(__file__).with_name("test_console.py"):  # the browser tests
             if os.environ.get("TEST_DATABASE") == "postgresql":
                 item.add_marker(pytest.mark.skip(reason="the console's server is SQLite's (see conftest.py)"))
             elif not shutil.which(CHROMIUM):

@@ -11,15 +11,13 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Text, cast, distinct, select
-
 from assistantd.organization import usage
 from assistantd.services._context import WireObject
-from assistantd.store import repos
-from assistantd.store import tables as t
+from assistantd.store import conversation_items, repos
 from assistantd.store._crud import PageParams
 from assistantd.store.db import Database
 from assistantd.store.records import RunRecord, ThreadRecord
+from assistantd.wire.common import list_page
 
 SEARCH_SCAN = 500
 """Threads whose messages mention the search text, at most: a search is a page of hits, not a report."""
@@ -38,12 +36,7 @@ async def search_threads(db: Database, q: str, after: str | None, limit: int) ->
     async with db.read() as conn:
         mentioned: set[str] = set()
         if needle:
-            rows = await conn.execute(
-                select(distinct(t.MessageRow.thread_id))
-                .where(cast(t.MessageRow.content, Text).ilike(f"%{_like(needle)}%", escape="\\"))
-                .limit(SEARCH_SCAN)
-            )
-            mentioned = {str(r[0]) for r in rows.all()}
+            mentioned = await conversation_items.threads_mentioning(conn, needle, SEARCH_SCAN)
         cursor = PageParams(limit=max(limit, 100), order="desc", after=after)
         while True:
             batch, more = await repos.threads.page(conn, cursor)
@@ -56,18 +49,7 @@ async def search_threads(db: Database, q: str, after: str | None, limit: int) ->
             if not more or not batch:
                 break
             cursor = replace(cursor, after=batch[-1].id)
-    data = [_thread_json(x) for x in out]
-    return {
-        "object": "list",
-        "data": data,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-        "has_more": has_more,
-    }
-
-
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return list_page([_thread_json(x) for x in out], has_more)
 
 
 def _hit(thread: ThreadRecord, needle: str, mentioned: set[str]) -> bool:

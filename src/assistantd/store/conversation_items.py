@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Text, bindparam, cast, insert, select, update
 
 from assistantd.store._crud import to_record
 from assistantd.store.db import Conn
@@ -64,3 +64,16 @@ async def save_tokens(conn: Conn, counts: Sequence[tuple[str, int]]) -> None:
     """Cache items' token counts with them (counted once, by the first turn that reads them)."""
     if counts:
         await conn.execute(_TOKENS, [{"_id": item_id, "tokens": n} for item_id, n in counts])
+
+
+async def threads_mentioning(conn: Conn, needle: str, limit: int) -> set[str]:
+    """IDs of up to ``limit`` threads one of whose messages' content holds ``needle`` (case-insensitively,
+    matched literally: ``%`` and ``_`` are not wildcards). The console's thread search."""
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = await conn.execute(
+        select(MessageRow.thread_id)
+        .distinct()
+        .where(cast(MessageRow.content, Text).ilike(f"%{escaped}%", escape="\\"))
+        .limit(limit)
+    )
+    return {str(r[0]) for r in rows.all()}
