@@ -41,18 +41,18 @@ Rules beyond the schemas below, each a 400 naming the field:
   integer may lie outside the signed 64-bit range;
 - an ID in a body must name an object of the key's project that exists, and a page cursor must be one the
   server gave;
-- a conversation's items are the items themselves, never an ``item_reference``, and an item's ``id`` is unique
+- a conversation's items are the items themselves, never an `item_reference`, and an item's `id` is unique
   across conversations (and within a request);
-- a static chunking strategy's ``chunk_overlap_tokens`` is at most half its ``max_chunk_size_tokens``;
-- a search filter's ``value`` is an array for ``in`` and ``nin``, and a scalar otherwise;
-- types are strict, as OpenAI's were: an integer is written without a fraction (``100``, not ``100.0``);
-- ``model`` is required in ``POST /v1/responses`` unless ``prompt`` names one; ``POST /v1/responses/compact``
-  needs ``input`` or ``previous_response_id``; ``previous_response_id`` and ``conversation`` exclude each other;
-- the usage API's ``end_time`` is after its ``start_time``, and its ``limit`` is at most 31 for
-  ``bucket_width=1d``, 168 for ``1h`` and 1440 for ``1m``.
+- a static chunking strategy's `chunk_overlap_tokens` is at most half its `max_chunk_size_tokens`;
+- a search filter's `value` is an array for `in` and `nin`, and a scalar otherwise;
+- types are strict, as OpenAI's were: an integer is written without a fraction (`100`, not `100.0`);
+- `model` is required in `POST /v1/responses` unless `prompt` names one; `POST /v1/responses/compact`
+  needs `input` or `previous_response_id`; `previous_response_id` and `conversation` exclude each other;
+- the usage API's `end_time` is after its `start_time`, and its `limit` is at most 31 for
+  `bucket_width=1d`, 168 for `1h` and 1440 for `1m`.
 
 Request bodies are bounded (413).
-Every error is OpenAI's envelope: ``{"error": {"message", "type", "param", "code"}}``.
+Every error is OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`.
 """
 
 ERROR_STATUSES: dict[int, str] = {
@@ -61,9 +61,9 @@ ERROR_STATUSES: dict[int, str] = {
     403: "The key may not use this route (an admin route with a project key, or the reverse).",
     404: "The object does not exist, or belongs to another project.",
     413: "The request body is too large.",
-    429: "A rate limit or quota is exceeded (see ``Retry-After``).",
+    429: "A rate limit or quota is exceeded (see `Retry-After`).",
     500: "The server or its model upstream failed.",
-    503: "The server is starting, or its database is unavailable (see ``Retry-After``).",
+    503: "The server is starting, or its database is unavailable (see `Retry-After`).",
 }
 
 _ERROR_SCHEMA: dict[str, Any] = {

@@ -329,9 +329,12 @@ class PostgresIndex:
         fresh = [lex for lex in dict.fromkeys(lexemes) if lex not in self._df]
         if fresh:
             # One count per lexeme, each planned with its own constant: the GIN index answers a rare one
-            # without reading a chunk (no recheck for a single lexeme), a common one may be a scan.
+            # without reading a chunk (no recheck for a single lexeme). A count stops past the budget: a
+            # lexeme that common is dropped below whatever its exact count, so counting on is wasted work.
+            cap = POSTINGS_BUDGET + 1
             parts = [
-                f"select {i}, count(*) from retrieval_chunks where tsv @@ cast(:q{i} as tsquery)"
+                f"select {i}, (select count(*) from (select 1 from retrieval_chunks "
+                f"where tsv @@ cast(:q{i} as tsquery) limit {cap}) hits)"
                 for i in range(len(fresh))
             ]
             result = await conn.execute(
