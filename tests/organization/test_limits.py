@@ -71,6 +71,37 @@ async def test_storage_quota_is_insufficient_quota_before_the_upload_is_read(
     assert [f.filename for f in (await a.client.files.list()).data] == ["small.txt"]
 
 
+@pytest.fixture
+async def quota(org_settings: Settings) -> AsyncIterator[tuple[Any, httpx2.AsyncClient, Settings]]:
+    async for served in _serve(org_settings.model_copy(update={"project_storage_bytes": 100})):
+        yield served
+
+
+async def test_vector_store_indexes_count_toward_the_storage_quota(
+    quota: tuple[Any, httpx2.AsyncClient, Settings],
+) -> None:
+    """Quota 100 bytes: a 40-byte file fits, and so does its index (counted as its size until built); a second
+    store indexing the same file would pass 100 (40 file + 40 index + 40 more), so it is refused and stores
+    nothing, on each of the three ways to attach."""
+    app, admin, _ = quota
+    a = await new_tenant(app, admin, "a")
+    doc = await a.client.files.create(file=("doc.txt", b"z" * 40), purpose="assistants")
+    store = await a.client.vector_stores.create(name="one", file_ids=[doc.id])
+    assert store.status in ("in_progress", "completed")
+    other = await a.client.vector_stores.create(name="empty")
+    for attach in (
+        lambda: a.client.vector_stores.create(name="two", file_ids=[doc.id]),
+        lambda: a.client.vector_stores.files.create(other.id, file_id=doc.id),
+        lambda: a.client.vector_stores.file_batches.create(other.id, file_ids=[doc.id]),
+    ):
+        with pytest.raises(openai.RateLimitError) as err:
+            await attach()
+        assert err.value.code == "insufficient_quota"
+        assert "vector stores" in err.value.message
+    assert [s.name for s in (await a.client.vector_stores.list()).data] == ["empty", "one"]
+    assert (await a.client.vector_stores.files.list(other.id)).data == []
+
+
 async def test_concurrent_runs_per_project(limited: tuple[Any, httpx2.AsyncClient, Settings]) -> None:
     app, admin, _ = limited
     a = await new_tenant(app, admin, "a")

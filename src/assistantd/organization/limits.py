@@ -21,14 +21,14 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from assistantd.errors import RateLimited
 from assistantd.settings import Settings
 from assistantd.store.containers import ContainerFileRow
 from assistantd.store.db import Database
 from assistantd.store.scope import current_project
-from assistantd.store.tables import FileRow, RunRow
+from assistantd.store.tables import FileRow, RunRow, VectorStoreFileRow
 from assistantd.store.usage import UsageRow
 
 FORM_OVERHEAD = 64 * 1024
@@ -159,17 +159,40 @@ async def enforce_storage(db: Database, settings: Settings, adding: int) -> None
         await _check_storage(db, settings.project_storage_bytes, project_id, adding)
 
 
-async def _check_storage(db: Database, quota: int, project_id: str, adding: int) -> None:
+async def enforce_indexing(db: Database, settings: Settings, file_ids: list[str]) -> None:
+    """Refuse attaching ``file_ids`` to a vector store when their index would pass the current project's
+    quota: a file's index (chunk text and vectors, its ``usage_bytes``) is counted as its size until it is
+    built. Unknown IDs count nothing (the attach itself answers them with a 400)."""
+    project_id = current_project.get()
+    if settings.project_storage_bytes <= 0 or project_id is None or not file_ids:
+        return
     async with db.read() as conn:
-        files = select(func.coalesce(func.sum(FileRow.bytes), 0)).where(FileRow.project_id == project_id)
-        boxes = select(func.coalesce(func.sum(ContainerFileRow.bytes), 0)).where(
-            ContainerFileRow.project_id == project_id
-        )
-        used = int((await conn.execute(files)).scalar_one()) + int((await conn.execute(boxes)).scalar_one())
+        sizes = select(func.coalesce(func.sum(FileRow.bytes), 0)).where(FileRow.id.in_(file_ids))
+        adding = int((await conn.execute(sizes)).scalar_one())
+    await _check_storage(db, settings.project_storage_bytes, project_id, adding)
+
+
+async def _check_storage(db: Database, quota: int, project_id: str, adding: int) -> None:
+    """Files, container files and vector stores' indexes (``usage_bytes``; an index still being built counts
+    as its file's size) all count."""
+    index = case((VectorStoreFileRow.status == "in_progress", FileRow.bytes), else_=VectorStoreFileRow.usage_bytes)
+    totals = [
+        select(func.coalesce(func.sum(FileRow.bytes), 0)).where(FileRow.project_id == project_id),
+        select(func.coalesce(func.sum(ContainerFileRow.bytes), 0)).where(ContainerFileRow.project_id == project_id),
+        select(func.coalesce(func.sum(index), 0))
+        .select_from(VectorStoreFileRow)
+        .join(FileRow, FileRow.id == VectorStoreFileRow.file_id)
+        .where(VectorStoreFileRow.project_id == project_id),
+    ]
+    async with db.read() as conn:
+        used = 0
+        for total in totals:
+            used += int((await conn.execute(total)).scalar_one())
     if used + adding > quota:
         raise QuotaExceeded(
-            f"You exceeded your current quota: this project stores {used} bytes of files, {adding} more would "
-            f"pass its quota of {quota} bytes. Delete files, or ask the operator to raise the quota.",
+            f"You exceeded your current quota: this project stores {used} bytes of files and vector stores, "
+            f"{adding} more would pass its quota of {quota} bytes. Delete files or vector stores, or ask the "
+            "operator to raise the quota.",
             code="insufficient_quota",
         )
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from assistantd.errors import InvalidRequest
 from assistantd.ids import new_id
+from assistantd.organization.limits import enforce_indexing
 from assistantd.retrieval.chunking import ChunkingSpec
 from assistantd.retrieval.extract import ExtractError, extract_text
 from assistantd.retrieval.ingest import read_blob
@@ -85,6 +86,7 @@ class VectorStoreFiles:
         return record
 
     async def create_vector_store_file(self, store_id: str, req: VectorStoreFileCreate) -> WireObject:
+        await enforce_indexing(self.ctx.db, self.ctx.settings, [req.file_id])
         async with self.ctx.db.write() as conn:
             store = await get_store(conn, store_id)
             await require_file(conn, req.file_id, "file_id")
@@ -158,6 +160,8 @@ class VectorStoreFiles:
         ts = now()
         default = ChunkingSpec.from_json(dump(req.chunking_strategy) if req.chunking_strategy else None)
         rows: dict[str, dict[str, Any]] = {}
+        asked = req.file_ids if req.file_ids is not None else [item.file_id for item in req.files or []]
+        await enforce_indexing(self.ctx.db, self.ctx.settings, list(dict.fromkeys(asked)))
         async with self.ctx.db.write() as conn:
             store = await get_store(conn, store_id)
             if req.file_ids is not None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from assistantd.errors import InvalidRequest
 from assistantd.ids import new_id
+from assistantd.organization.limits import enforce_indexing
 from assistantd.retrieval import filters
 from assistantd.retrieval.chunking import ChunkingSpec
 from assistantd.retrieval.rerank import ranker_named
@@ -132,6 +133,7 @@ class VectorStores:
         return to_wire(store, counts[store.id])
 
     async def create_vector_store(self, req: VectorStoreCreate) -> WireObject:
+        await enforce_indexing(self.ctx.db, self.ctx.settings, list(dict.fromkeys(req.file_ids or [])))
         async with self.ctx.db.write() as conn:
             store = await insert_store(
                 conn,
