@@ -279,3 +279,48 @@ def test_a_threads_code_interpreter_session_stays_with_its_worker(deployment: De
     logs = execute("print(open('/mnt/data/kept.txt').read())\nprint(x)")
     assert "new session" in logs and "kept" in logs and "NameError" in logs, logs
     assert host() != first
+
+
+def test_workers_serve_their_own_metrics(postgres: Any, tmp_path: Path, upstream: str) -> None:
+    """``assistantd worker --processes 2`` with ``ASSISTANTD_WORKER_METRICS_PORT``: each worker process serves
+    ``GET /metrics`` on the port plus its slot, and the runs it executed are counted there, not by the API."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    d = Deployment(
+        postgres.new_database(),
+        tmp_path / "data",
+        upstream,
+        ASSISTANTD_METRICS="true",
+        ASSISTANTD_WORKER_METRICS_PORT=str(port),
+    )
+    try:
+        api = d.api(ONE_API)
+        worker = d._spawn(["worker", "--processes", "2"])
+        worker.wait_for_line(f"worker metrics on http://127.0.0.1:{port + 1}/metrics")
+        c = client(api.url)
+        a = c.beta.assistants.create(model="fake")
+        for _ in range(3):
+            run = c.beta.threads.create_and_run_poll(
+                assistant_id=a.id, thread={"messages": [{"role": "user", "content": "hi"}]}
+            )
+            assert run.status == "completed"
+        counted = 0.0
+        for slot in (0, 1):
+            text = httpx.get(f"http://127.0.0.1:{port + slot}/metrics", timeout=10).text
+            assert "# TYPE assistantd_runs" in text, text[:500]
+            counted += sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("assistantd_runs_total{") and 'status="completed"' in line
+            )
+        assert counted == 3
+        api_text = httpx.get(f"{api.url}/metrics", timeout=10).text
+        assert not any(
+            line.startswith("assistantd_runs_total{") and float(line.rsplit(" ", 1)[1]) > 0
+            for line in api_text.splitlines()
+        )
+    finally:
+        d.stop()

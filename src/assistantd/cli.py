@@ -264,7 +264,7 @@ def _serve(args: argparse.Namespace) -> int:
             return serve()
         from assistantd.processes import supervise
 
-        return supervise(args.workers, serve)
+        return supervise(args.workers, lambda _slot: serve())
     finally:
         if lock is not None:
             lock.close()
@@ -289,7 +289,7 @@ def _worker(args: argparse.Namespace) -> int:
         return work(settings)
     from assistantd.processes import supervise
 
-    return supervise(args.processes, lambda: work(settings))
+    return supervise(args.processes, lambda slot: work(settings, slot))
 
 
 def _import(args: argparse.Namespace) -> int:

@@ -22,8 +22,9 @@ log = logging.getLogger("assistantd")
 RESTART_PAUSE_SECONDS = 1.0
 
 
-def supervise(count: int, child: Callable[[], int]) -> int:
-    """Run ``child()`` in ``count`` forked processes until told to stop; 0 unless a child never started."""
+def supervise(count: int, child: Callable[[int], int]) -> int:
+    """Run ``child(slot)`` in ``count`` forked processes (slots ``0 .. count - 1``; a replacement keeps its
+    slot) until told to stop; 0 unless a child never started."""
     stopping = False
     children: dict[int, int] = {}  # pid -> slot
 
@@ -34,7 +35,7 @@ def supervise(count: int, child: Callable[[], int]) -> int:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             code = 1
             try:
-                code = child()
+                code = child(slot)
             finally:
                 os._exit(code)
         children[pid] = slot

@@ -192,6 +192,9 @@ class Settings(BaseSettings):
     """Serve the web console and playground at ``/console`` (it logs in with a project key)."""
     metrics: bool = False
     """Serve Prometheus metrics at ``GET /metrics`` (no key: expose it only to the scraper's network)."""
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    """With ``metrics``: each ``assistantd worker`` process serves ``GET /metrics`` on ``host`` at this port plus
+    its slot (``--processes 3``: this port and the next two). 0: workers serve no metrics."""
     otlp_endpoint: str = ""
     """OTLP/HTTP endpoint traces are exported to (e.g. ``http://127.0.0.1:4318``); empty: no tracing."""
     max_connections: int = Field(default=1000, ge=1)
