@@ -100,6 +100,22 @@ async def test_vector_store_indexes_count_toward_the_storage_quota(
         assert "vector stores" in err.value.message
     assert [s.name for s in (await a.client.vector_stores.list()).data] == ["empty", "one"]
     assert (await a.client.vector_stores.files.list(other.id)).data == []
+    # The helpers that make or extend a store inline: tool_resources, and file_search attachments.
+    helper = {"file_search": {"vector_stores": [{"file_ids": [doc.id]}]}}
+    attachment = [{"file_id": doc.id, "tools": [{"type": "file_search"}]}]
+    thread = await a.client.beta.threads.create()
+    for attach in (
+        lambda: a.client.beta.assistants.create(model="m", tool_resources=helper),
+        lambda: a.client.beta.threads.create(tool_resources=helper),
+        lambda: a.client.beta.threads.create(messages=[{"role": "user", "content": "x", "attachments": attachment}]),
+        lambda: a.client.beta.threads.messages.create(thread.id, role="user", content="x", attachments=attachment),
+    ):
+        with pytest.raises(openai.RateLimitError) as err:
+            await attach()
+        assert err.value.code == "insufficient_quota"
+    assert (await a.client.beta.assistants.list()).data == []
+    assert (await a.client.beta.threads.messages.list(thread.id)).data == []
+    assert [s.name for s in (await a.client.vector_stores.list()).data] == ["empty", "one"]
 
 
 async def test_concurrent_runs_per_project(limited: tuple[Any, httpx2.AsyncClient, Settings]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from assistantd.errors import InvalidRequest, not_found
@@ -46,6 +47,21 @@ async def require_files(conn: Conn, file_ids: list[str], param: str) -> None:
     """Every file of a list field must exist: 400 naming the element (``file_ids[1]``)."""
     for i, file_id in enumerate(file_ids):
         await require_file(conn, file_id, f"{param}[{i}]")
+
+
+def indexed_file_ids(resources: Any = None, messages: Iterable[Any] = ()) -> list[str]:
+    """The files a request would index into a vector store it makes or extends: a ``tool_resources``
+    ``file_search.vector_stores`` helper's ``file_ids``, and messages' attachments for ``file_search``. For
+    the storage quota's check before the request's transaction (``organization.limits.enforce_indexing``)."""
+    ids: list[str] = []
+    file_search = getattr(resources, "file_search", None)
+    for helper in getattr(file_search, "vector_stores", None) or []:
+        ids.extend(helper.file_ids or [])
+    for message in messages:
+        for attachment in getattr(message, "attachments", None) or []:
+            if any(tool.type == "file_search" for tool in attachment.tools or []):
+                ids.append(attachment.file_id)
+    return list(dict.fromkeys(ids))
 
 
 async def tool_resources_json(

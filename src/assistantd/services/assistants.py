@@ -12,8 +12,9 @@ from typing import Any
 
 from assistantd.errors import InvalidRequest
 from assistantd.ids import new_id
+from assistantd.organization.limits import enforce_indexing
 from assistantd.services._context import Context, WireObject, now
-from assistantd.services._refs import check_id, missing, tool_resources_json
+from assistantd.services._refs import check_id, indexed_file_ids, missing, tool_resources_json
 from assistantd.store import prompts as versions
 from assistantd.store import repos
 from assistantd.store._crud import PageParams
@@ -101,6 +102,7 @@ class Assistants:
         return record
 
     async def create_assistant(self, req: AssistantCreate) -> WireObject:
+        await enforce_indexing(self.ctx.db, self.ctx.settings, indexed_file_ids(req.tool_resources))
         values: dict[str, Any] = {
             "id": new_id("assistant"),
             "created_at": now(),
@@ -133,6 +135,7 @@ class Assistants:
 
     async def modify_assistant(self, assistant_id: str, req: AssistantModify) -> WireObject:
         check_id("assistant", assistant_id, "assistant_id")
+        await enforce_indexing(self.ctx.db, self.ctx.settings, indexed_file_ids(req.tool_resources))
         given = req.model_fields_set
         values: dict[str, Any] = {}
         for name in (

@@ -6,9 +6,10 @@ from typing import Any
 
 from assistantd.errors import InvalidRequest
 from assistantd.ids import new_id
+from assistantd.organization.limits import enforce_indexing
 from assistantd.retrieval.chunking import ChunkingSpec
 from assistantd.services._context import Context, WireObject, now
-from assistantd.services._refs import check_id, missing, require_file
+from assistantd.services._refs import check_id, indexed_file_ids, missing, require_file
 from assistantd.services.runs_guard import ensure_no_active_run
 from assistantd.store import repos, vector_stores
 from assistantd.store._crud import PageParams
@@ -140,6 +141,7 @@ class Messages:
 
     async def create_message(self, thread_id: str, req: MessageCreate) -> WireObject:
         check_id("thread", thread_id, "thread_id")
+        await enforce_indexing(self.ctx.db, self.ctx.settings, indexed_file_ids(messages=[req]))
         async with self.ctx.db.write() as conn:
             thread = await self._thread(conn, thread_id)
             await ensure_no_active_run(conn, thread_id, for_message=True)

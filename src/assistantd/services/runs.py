@@ -15,6 +15,7 @@ import jsonschema
 from assistantd.backends.registry import BackendRegistry
 from assistantd.errors import InvalidRequest, NotFound
 from assistantd.ids import new_id
+from assistantd.organization.limits import enforce_indexing
 from assistantd.runs.engine import RunEngine
 from assistantd.runs.events import END_EVENTS, RunEvent, RunEventLog, RunStream
 from assistantd.runs.objects import TERMINAL, run_to_wire, step_to_wire
@@ -23,7 +24,7 @@ from assistantd.runs.worker import WorkerPool
 from assistantd.services import message_items
 from assistantd.services._context import Context, WireObject, now
 from assistantd.services._included import CONTENT_INCLUDE, IncludedStream
-from assistantd.services._refs import check_id, missing
+from assistantd.services._refs import check_id, indexed_file_ids, missing
 from assistantd.services.messages import new_message_values
 from assistantd.services.runs_guard import ensure_no_active_run
 from assistantd.services.threads import insert_thread
@@ -85,6 +86,9 @@ class Runs:
 
     async def create_thread_and_run(self, req: ThreadAndRunCreate, *, run_id: str | None = None) -> WireObject:
         run_id = run_id or new_id("run")
+        thread = req.thread or ThreadCreate()
+        files = indexed_file_ids(thread.tool_resources, thread.messages or []) + indexed_file_ids(req.tool_resources)
+        await enforce_indexing(self.ctx.db, self.ctx.settings, files)
 
         async def insert(conn: Conn) -> list[RunEvent]:
             thread = await insert_thread(conn, req.thread or ThreadCreate(), "thread", run_resources=req.tool_resources)

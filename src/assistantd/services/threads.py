@@ -6,8 +6,9 @@ from typing import Any
 
 from assistantd.errors import InvalidRequest
 from assistantd.ids import new_id
+from assistantd.organization.limits import enforce_indexing
 from assistantd.services._context import Context, WireObject, now
-from assistantd.services._refs import check_id, missing, tool_resources_json
+from assistantd.services._refs import check_id, indexed_file_ids, missing, tool_resources_json
 from assistantd.services.messages import MAX_CODE_INTERPRETER_FILES, new_message_values
 from assistantd.store import repos
 from assistantd.store.db import Conn
@@ -97,6 +98,8 @@ class Threads:
         self.ctx = ctx
 
     async def create_thread(self, req: ThreadCreate) -> WireObject:
+        files = indexed_file_ids(req.tool_resources, req.messages or [])
+        await enforce_indexing(self.ctx.db, self.ctx.settings, files)
         async with self.ctx.db.write() as conn:
             thread = await insert_thread(conn, req)
         return to_wire(thread)
@@ -113,6 +116,7 @@ class Threads:
             return to_wire(await self.get_record(conn, thread_id))
 
     async def modify_thread(self, thread_id: str, req: ThreadModify) -> WireObject:
+        await enforce_indexing(self.ctx.db, self.ctx.settings, indexed_file_ids(req.tool_resources))
         async with self.ctx.db.write() as conn:
             thread = await self.get_record(conn, thread_id)
             values: dict[str, Any] = {}
