@@ -124,3 +124,46 @@ async def test_make_embedder(tmp_path: Path) -> None:
         assert isinstance(upstream, UpstreamEmbedder) and upstream.url == "http://u/v1/embeddings"
         with pytest.raises(ValueError, match="EMBEDDING_BASE_URL"):
             make_embedder(Settings(data_dir=tmp_path, embeddings="upstream", upstream_base_url=""), http)
+
+
+async def test_upstream_embedder_requests_are_counted_and_traced() -> None:
+    """An embeddings upstream is an upstream like a model's: its requests, errors and latency are counted by
+    its name (no credentials), and each request is a client span that sends ``traceparent``."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from prometheus_client import generate_latest
+
+    from assistantd.observability import metrics, tracing
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if len(seen) == 2:
+            return httpx.Response(429, json={"error": "slow down"})
+        return httpx.Response(200, json={"data": [{"index": 0, "embedding": [1.0, 0.0]}]})
+
+    recorder = metrics.PrometheusMetrics()
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    previous_metrics, previous_provider = metrics.install(recorder), tracing.install(provider)
+    try:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+            embedder = UpstreamEmbedder(http, "http://user:pw@upstream:9000/v1", "k", "m", batch_size=1)
+            await embedder.embed(["a"])
+            with pytest.raises(EmbeddingError):
+                await embedder.embed(["b"])
+    finally:
+        metrics.install(previous_metrics)
+        tracing.install(previous_provider)
+    text = generate_latest(recorder.registry).decode()
+    assert 'assistantd_upstream_requests_total{status="200",upstream="http://upstream:9000/v1"} 1.0' in text
+    assert 'assistantd_upstream_requests_total{status="429",upstream="http://upstream:9000/v1"} 1.0' in text
+    assert 'assistantd_upstream_errors_total{reason="rate_limited",upstream="http://upstream:9000/v1"} 1.0' in text
+    assert "pw" not in text
+    spans = exporter.get_finished_spans()
+    assert [s.name for s in spans] == ["POST /embeddings"] * 2
+    assert all("traceparent" in r.headers for r in seen)
+    assert spans[1].attributes is not None and spans[1].attributes["error.type"] == "rate_limited"

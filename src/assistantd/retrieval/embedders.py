@@ -19,6 +19,7 @@ import hashlib
 import logging
 import os
 import re
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
@@ -26,7 +27,10 @@ from typing import Protocol
 import httpx
 import numpy as np
 import numpy.typing as npt
+from opentelemetry import propagate, trace
 
+from assistantd.backends.openai_compat import upstream_label
+from assistantd.observability import metrics, tracing
 from assistantd.settings import Settings
 
 Vectors = npt.NDArray[np.float32]
@@ -120,6 +124,8 @@ class UpstreamEmbedder:
     def __init__(self, http: httpx.AsyncClient, base_url: str, api_key: str, model: str, batch_size: int) -> None:
         self.http = http
         self.url = f"{base_url}/embeddings"
+        self.upstream = upstream_label(base_url)
+        """Its name in metrics and spans, as a model upstream's (no credentials)."""
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.model = model
         self.name = f"upstream:{model}"
@@ -132,15 +138,37 @@ class UpstreamEmbedder:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         return np.concatenate(parts)
 
+    def _failed(self, recorder: metrics.Metrics, span: trace.Span, reason: str) -> None:
+        recorder.upstream_error(self.upstream, reason)
+        span.set_attribute("error.type", reason)
+        span.set_status(trace.StatusCode.ERROR, reason)
+
     async def _call(self, batch: list[str]) -> Vectors:
-        try:
-            response = await self.http.post(
-                self.url, json={"model": self.model, "input": batch}, headers=self.headers, timeout=120
-            )
-        except httpx.HTTPError as exc:
-            raise EmbeddingError(f"The embeddings upstream could not be reached: {exc!r}.") from exc
-        if response.status_code != 200:
-            raise EmbeddingError(f"The embeddings upstream answered {response.status_code}: {response.text[:300]}")
+        """One request, counted and traced as an upstream request (``assistantd_upstream_*``, a client span
+        with ``traceparent`` sent) when metrics or tracing are on."""
+        recorder = metrics.current()
+        headers = dict(self.headers)
+        started = time.perf_counter()
+        attributes: dict[str, str | int] = {"http.request.method": "POST", "url.full": f"{self.upstream}/embeddings"}
+        with tracing.tracer().start_as_current_span("POST /embeddings", kind=trace.SpanKind.CLIENT) as span:
+            span.set_attributes(attributes)
+            propagate.inject(headers)
+            try:
+                response = await self.http.post(
+                    self.url, json={"model": self.model, "input": batch}, headers=headers, timeout=120
+                )
+            except httpx.HTTPError as exc:
+                recorder.upstream_request(self.upstream, "error", time.perf_counter() - started)
+                self._failed(recorder, span, "timeout" if isinstance(exc, httpx.TimeoutException) else "connection")
+                raise EmbeddingError(f"The embeddings upstream could not be reached: {exc!r}.") from exc
+            recorder.upstream_request(self.upstream, str(response.status_code), time.perf_counter() - started)
+            span.set_attribute("http.response.status_code", response.status_code)
+            if response.status_code != 200:
+                code = response.status_code
+                self._failed(
+                    recorder, span, "rate_limited" if code == 429 else "server_error" if code >= 500 else "bad_request"
+                )
+                raise EmbeddingError(f"The embeddings upstream answered {code}: {response.text[:300]}")
         try:
             data = sorted(response.json()["data"], key=lambda d: d["index"])
             vectors = np.asarray([d["embedding"] for d in data], dtype=np.float32)
