@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 
 import openai
@@ -38,10 +39,14 @@ async def test_queued_run_expires(client: openai.AsyncOpenAI, backend: ScriptedB
     """With the only worker busy, a queued run is never started: it ends ``expired`` at ``expires_at``."""
     backend.add(Hang("busy"))
     a = await assistant(client)
-    busy = await client.beta.threads.runs.create(thread_id=(await thread(client)).id, assistant_id=a.id)
-    t = await thread(client)
+    busy_thread, t = await thread(client), await thread(client)
+    # Both runs in one clock second, so they expire together: were the busy one to expire a second earlier,
+    # the worker it frees would rightly start the other before its own expires_at.
+    while time.time() % 1 > 0.5:
+        await asyncio.sleep(0.05)
+    busy = await client.beta.threads.runs.create(thread_id=busy_thread.id, assistant_id=a.id)
     waiting = await client.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id)
-    assert waiting.status == "queued"
+    assert waiting.status == "queued" and waiting.expires_at == busy.expires_at
     expired = await wait_status(client, t.id, waiting.id, "expired", timeout=10)
     assert expired.started_at is None
     await wait_status(client, busy.thread_id, busy.id, "expired", timeout=10)

@@ -46,7 +46,10 @@ async def begin(db: Database, run_id: str) -> tuple[RunRecord | None, bool]:
         if run is None:
             return None, False
         startable = run.status in ("queued", "in_progress")
-        if not startable or run.cancel_requested:
+        # A queued run claimed after its expires_at (the sweep that expires it may free the very worker that
+        # claims it) is never started: the caller finishes it ``expired``.
+        overdue = run.status == "queued" and run.expires_at is not None and run.expires_at < now()
+        if not startable or run.cancel_requested or overdue:
             return run, False
         values: dict[str, Any] = {"status": "in_progress", "started_at": run.started_at or now()}
         await repos.runs.update(conn, run_id, values)
