@@ -93,3 +93,30 @@ async def test_queued_and_waiting_runs_survive_a_restart(settings: Settings) -> 
             run_id=run.id, thread_id=t.id, tool_outputs=[{"tool_call_id": call.id, "output": "-3C"}]
         )
         assert done.status == "completed"
+
+
+async def test_a_run_continued_by_another_process_replays_its_file_search_calls(settings: Settings) -> None:
+    """A file_search call's arguments are stored with its step, not kept by the process that made it: the
+    model continuing a run after a restart sees the query it searched, and the conversation's item log
+    holds it."""
+    searched = args(query="warranty period")
+    first = ScriptedBackend([Call(("file_search", searched)), Call(("get_weather", args(city="Oslo")))])
+    async with serving(settings, first) as client:
+        a = await assistant(client, tools=[{"type": "file_search"}, WEATHER])
+        t = await thread(client, "How long is the warranty?")
+        run = await client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id)
+        assert run.status == "requires_action", run.last_error
+        raw = await client.beta.threads.runs.steps.with_raw_response.list(run.id, thread_id=t.id)
+        assert "_private" not in raw.http_response.text and "warranty" not in raw.http_response.text
+        [pending] = run.required_action.submit_tool_outputs.tool_calls  # type: ignore[union-attr]
+
+    second = ScriptedBackend([Say("Two years.")])
+    async with serving(settings, second) as client:
+        done = await client.beta.threads.runs.submit_tool_outputs_and_poll(
+            run_id=run.id, thread_id=t.id, tool_outputs=[{"tool_call_id": pending.id, "output": "sunny"}]
+        )
+        assert done.status == "completed", done.last_error
+        calls = [c for m in second.requests[0].messages for c in m.tool_calls]
+        assert [(c.name, c.arguments) for c in calls] == [("file_search", searched), ("get_weather", args(city="Oslo"))]
+        found = [i for i in (await client.conversations.items.list(t.id)).data if i.type == "file_search_call"]
+        assert [i.queries for i in found] == [["warranty period"]]  # type: ignore[union-attr]

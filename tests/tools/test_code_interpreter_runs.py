@@ -4,6 +4,7 @@ chart and writes a cleaned CSV; the answer carries an ``image_file`` and a ``fil
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -121,3 +122,50 @@ async def test_analyst_scenario_streamed(client: openai.AsyncOpenAI, backend: Sc
     assert final.content[0].text.annotations[0].type == "file_path"  # type: ignore[union-attr]
     assert final.content[1].type == "image_file"
     await check_answer(client, backend, thread_id, run.id)
+
+
+async def test_a_run_continued_by_another_process_links_the_files_its_code_wrote(settings: Settings) -> None:
+    """What a code_interpreter call wrote is recorded with the call, not kept by the process that ran it: a
+    run that waits on a function, continued after a restart, still links the file its code wrote."""
+    weather = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    code = "open('/mnt/data/report.txt', 'w').write('all good')\nprint('written')"
+    first = ScriptedBackend([Call(("code_interpreter", json.dumps({"code": code}))), Call(("get_weather", "{}"))])
+    async with _serving(settings, first) as client:
+        a = await client.beta.assistants.create(model="m", tools=[{"type": "code_interpreter"}, weather])  # type: ignore[list-item]
+        t = await client.beta.threads.create(messages=[{"role": "user", "content": "Write the report."}])
+        async with asyncio.timeout(120):
+            run = await client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id)
+        assert run.status == "requires_action", run.last_error
+        raw = await client.beta.threads.runs.steps.with_raw_response.list(run.id, thread_id=t.id)
+        assert "_private" not in raw.http_response.text  # what the server keeps for itself is never shown
+        [pending] = run.required_action.submit_tool_outputs.tool_calls  # type: ignore[union-attr]
+
+    answer = "Done: [report.txt](sandbox:/mnt/data/report.txt)"
+    async with _serving(settings, ScriptedBackend([Say(answer)])) as client:
+        async with asyncio.timeout(120):
+            done = await client.beta.threads.runs.submit_tool_outputs_and_poll(
+                run_id=run.id, thread_id=t.id, tool_outputs=[{"tool_call_id": pending.id, "output": "sunny"}]
+            )
+        assert done.status == "completed", done.last_error
+        [message] = (await client.beta.threads.messages.list(t.id, run_id=run.id)).data
+        [ann] = message.content[0].text.annotations  # type: ignore[union-attr]
+        assert ann.type == "file_path" and ann.text == "sandbox:/mnt/data/report.txt"
+        assert (await client.files.content(ann.file_path.file_id)).content == b"all good"  # type: ignore[union-attr]
+
+
+@contextlib.asynccontextmanager
+async def _serving(settings: Settings, backend: ScriptedBackend) -> AsyncIterator[openai.AsyncOpenAI]:
+    """One lifetime of a server with code_interpreter over the test's data directory."""
+    tool = await CodeInterpreter.open(settings)
+    if tool.pool is None:
+        pytest.skip(f"no sandbox here: {tool.unavailable}")
+    try:
+        app = create_app(settings, model_backend=backend, extra_tools=[tool])
+        async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
+            http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=manager.app), base_url="http://test")
+            async with openai.AsyncOpenAI(
+                base_url="http://test/v1", api_key="sk-test", http_client=http, max_retries=0
+            ) as c:
+                yield c
+    finally:
+        await tool.close()

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from assistantd.store.records import RunRecord, RunStepRecord
+from assistantd.tools.base import public_call
 
 WireObject = dict[str, Any]
 
@@ -46,10 +47,13 @@ def run_to_wire(r: RunRecord) -> WireObject:
 
 
 def step_to_wire(s: RunStepRecord, include: frozenset[str] = frozenset()) -> WireObject:
-    """``openai.types.beta.threads.runs.RunStep``. File-search result contents only when included."""
+    """``openai.types.beta.threads.runs.RunStep``. File-search result contents only when included; a
+    call's server-only data never (``tools/base.py``)."""
     details = s.step_details
-    if s.type == "tool_calls" and "step_details.tool_calls[*].file_search.results[*].content" not in include:
-        details = _without_result_content(details)
+    if s.type == "tool_calls":
+        details = {**details, "tool_calls": [public_call(c) for c in details.get("tool_calls") or []]}
+        if "step_details.tool_calls[*].file_search.results[*].content" not in include:
+            details = _without_result_content(details)
     return {
         "id": s.id,
         "object": "thread.run.step",

@@ -19,6 +19,7 @@ from assistantd.store import conversation_items as log
 from assistantd.store import responses as codec
 from assistantd.store.db import Conn
 from assistantd.store.records import MessageRecord, RunRecord
+from assistantd.tools.base import private
 
 # --- Assistants content → neutral -----------------------------------------------------------------------
 
@@ -179,7 +180,8 @@ def call_items(tool_call: dict[str, Any]) -> list[items.Item]:
             )
             for r in results
         )
-        return [items.FileSearchCallItem("fs_" + call_id.removeprefix("call_"), call_id, (), found)]
+        queries = tuple(str(q) for q in private(tool_call).get("queries") or [])
+        return [items.FileSearchCallItem("fs_" + call_id.removeprefix("call_"), call_id, queries, found)]
     if kind == "code_interpreter":
         ci = tool_call.get("code_interpreter") or {}
         outputs = []

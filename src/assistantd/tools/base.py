@@ -7,6 +7,10 @@ Assistants API shows it (``{"id", "type": "code_interpreter", "code_interpreter"
 engine takes another turn. ``replay`` turns a recorded call back into what the model sees in later
 turns. ``annotate`` lets a tool add annotations and content parts to the assistant's final message
 (file citations, ``sandbox:`` file paths, images).
+
+What a tool needs later but the API does not show (the arguments a file_search call was made with, the
+files a code_interpreter call wrote) goes under ``PRIVATE`` in the returned object: stored with the run
+step, so any process can continue the run from the database, and never rendered (``public_call``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,22 @@ from assistantd.backends.base import FunctionSpec
 from assistantd.store.blobs import BlobStore
 from assistantd.store.db import Database
 from assistantd.store.records import RunRecord
+
+PRIVATE = "_private"
+"""The key of a stored tool call's server-only data (a dict); ``public_call`` drops it."""
+
+
+def public_call(call: dict[str, Any]) -> dict[str, Any]:
+    """A stored tool call as the API shows it: without its ``PRIVATE`` data."""
+    if PRIVATE not in call:
+        return call
+    return {k: v for k, v in call.items() if k != PRIVATE}
+
+
+def private(call: dict[str, Any]) -> dict[str, Any]:
+    """A stored tool call's ``PRIVATE`` data (empty for calls stored before it existed)."""
+    data = call.get(PRIVATE)
+    return data if isinstance(data, dict) else {}
 
 
 @dataclass(frozen=True)

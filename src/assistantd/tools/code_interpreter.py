@@ -13,7 +13,6 @@ import asyncio
 import json
 import logging
 import re
-from collections import OrderedDict
 from typing import Any
 from urllib.parse import unquote
 
@@ -29,7 +28,7 @@ from assistantd.sandbox import (
 )
 from assistantd.settings import Settings
 from assistantd.tools import _code_files as files
-from assistantd.tools.base import Annotated, ToolContext
+from assistantd.tools.base import PRIVATE, Annotated, ToolContext, private
 from assistantd.tools.kernel_hosts import KernelHosts
 
 log = logging.getLogger("assistantd.tools")
@@ -48,7 +47,6 @@ PARAMETERS: dict[str, Any] = {
     "additionalProperties": False,
 }
 _LINK = re.compile(r"sandbox:(/mnt/data/[^\s()\[\]<>\"'`]+)")
-_MAX_THREADS_REMEMBERED = 10_000
 
 
 class CodeInterpreter:
@@ -74,8 +72,6 @@ class CodeInterpreter:
         )
         self.hosts: KernelHosts | None = None
         """Where this process records the threads whose session it holds (PostgreSQL, several workers)."""
-        self._links: OrderedDict[str, dict[str, str]] = OrderedDict()
-        """Per thread: ``/mnt/data/<path>`` → the File made from it (what ``annotate`` links to)."""
 
     @classmethod
     async def open(cls, settings: Settings) -> CodeInterpreter:
@@ -112,16 +108,20 @@ class CodeInterpreter:
         self, ctx: ToolContext, call_id: str, arguments: dict[str, Any], run_tool: dict[str, Any]
     ) -> dict[str, Any]:
         code = arguments.get("code")
+        written: dict[str, str] = {}  # /mnt/data/<path> → the File made from it (what ``annotate`` links)
         if not isinstance(code, str):
             code = ""
             outputs = [_logs("Error: the code_interpreter call needs a string argument 'code'.")]
         else:
             ctx.emit_delta({"type": "code_interpreter", "code_interpreter": {"input": code}})
-            outputs = await self._execute(ctx, call_id, code)
+            outputs = await self._execute(ctx, call_id, code, written)
         if outputs:
             indexed = [{"index": i, **o} for i, o in enumerate(outputs)]
             ctx.emit_delta({"type": "code_interpreter", "code_interpreter": {"outputs": indexed}})
-        return {"id": call_id, "type": "code_interpreter", "code_interpreter": {"input": code, "outputs": outputs}}
+        call = {"id": call_id, "type": "code_interpreter", "code_interpreter": {"input": code, "outputs": outputs}}
+        if written:
+            call[PRIVATE] = {"files": written}
+        return call
 
     def replay(self, tool_call: dict[str, Any]) -> tuple[str, str]:
         ci = tool_call.get("code_interpreter") or {}
@@ -134,7 +134,9 @@ class CodeInterpreter:
         return json.dumps({"code": ci.get("input", "")}), "\n".join(parts) or "(no output)"
 
     async def annotate(self, ctx: ToolContext, text: str, tool_calls: list[dict[str, Any]]) -> Annotated:
-        links = self._links.get(ctx.run.thread_id, {})
+        """``sandbox:/mnt/data/...`` links to files this run's code wrote (recorded with its calls), or else
+        to files earlier runs of the thread wrote and linked, become ``file_path`` annotations."""
+        links = await self._links(ctx, text, tool_calls)
         annotations = []
         for m in _LINK.finditer(text):
             path = unquote(m.group(1)).rstrip(".,;:!?")
@@ -158,9 +160,21 @@ class CodeInterpreter:
         ]
         return Annotated(annotations=annotations, extra_parts=images)
 
+    async def _links(self, ctx: ToolContext, text: str, tool_calls: list[dict[str, Any]]) -> dict[str, str]:
+        links: dict[str, str] = {}
+        for call in tool_calls:
+            links.update(private(call).get("files") or {})
+        paths = {unquote(m.group(1)).rstrip(".,;:!?") for m in _LINK.finditer(text)}
+        if paths - links.keys():
+            earlier = {f"/mnt/data/{f.name}": f.file_id for f in await files.earlier_outputs(ctx.db, ctx.run.thread_id)}
+            links = {**earlier, **links}
+        return links
+
     # --- one execution ---
 
-    async def _execute(self, ctx: ToolContext, call_id: str, code: str) -> list[dict[str, Any]]:
+    async def _execute(
+        self, ctx: ToolContext, call_id: str, code: str, written: dict[str, str]
+    ) -> list[dict[str, Any]]:
         if self.pool is None:
             return [_logs(f"Error: code_interpreter is not available on this server: {self.unavailable}.")]
         try:
@@ -171,7 +185,7 @@ class CodeInterpreter:
                 assert lease.session is not None
                 before = await lease.session.list_files()
                 result = await lease.session.execute(code, self.settings.code_interpreter_timeout_seconds)
-                outputs = await self._collect(ctx, lease, call_id, before, result, notes)
+                outputs = await self._collect(ctx, lease, call_id, before, result, notes, written)
         except SandboxUnavailable as exc:
             return [_logs(f"Error: code_interpreter could not start a session: {exc}.")]
         return outputs
@@ -218,10 +232,11 @@ class CodeInterpreter:
         before: dict[str, FileInfo],
         result: Execution,
         notes: list[str],
+        written: dict[str, str],
     ) -> list[dict[str, Any]]:
-        """Turn changed files, then displayed images, into Files within the execution's and session's budget."""
+        """Turn changed files, then displayed images, into Files within the execution's and session's
+        budget; ``written`` gets each changed file's path and File."""
         assert lease.session is not None
-        links = self._thread_links(ctx.run.thread_id)
         copied: dict[str, str] = lease.state.setdefault("copied", {})  # path → digest of what was last copied
         quota = self.settings.code_interpreter_session_output_bytes
         cap = self.settings.code_interpreter_max_output_files
@@ -245,7 +260,8 @@ class CodeInterpreter:
             if not budget.fits(len(data)):
                 budget.refuse(info.name, len(data), info.disk_bytes)
                 continue
-            links[f"/mnt/data/{info.name}"] = await files.save_output(ctx.db, ctx.blobs, f"/mnt/data/{info.name}", data)
+            path = f"/mnt/data/{info.name}"
+            written[path] = await files.save_output(ctx.db, ctx.blobs, path, data)
             copied[info.name] = digest
             budget.spend(len(data))
         outputs: list[dict[str, Any]] = []
@@ -262,13 +278,6 @@ class CodeInterpreter:
         if text:
             outputs.append(_logs(text))
         return outputs + images
-
-    def _thread_links(self, thread_id: str) -> dict[str, str]:
-        links = self._links.setdefault(thread_id, {})
-        self._links.move_to_end(thread_id)
-        while len(self._links) > _MAX_THREADS_REMEMBERED:
-            self._links.popitem(last=False)
-        return links
 
 
 def _logs(text: str) -> dict[str, Any]:

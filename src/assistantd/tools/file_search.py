@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import OrderedDict
 from typing import Any
 
 from assistantd.backends.base import FunctionSpec
@@ -27,7 +26,7 @@ from assistantd.store import repos
 from assistantd.store import vector_stores as vs
 from assistantd.store.db import Database
 from assistantd.tools import _citations
-from assistantd.tools.base import Annotated, ToolContext
+from assistantd.tools.base import PRIVATE, Annotated, ToolContext, private
 
 DESCRIPTION = (
     "Search the files the user uploaded (manuals, documents, notes) and return the most relevant excerpts. "
@@ -42,7 +41,6 @@ PARAMETERS: dict[str, Any] = {
 }
 DEFAULT_RANKING = {"ranker": "auto", "score_threshold": 0.0}
 WAIT_POLL_SECONDS = 0.1
-_REMEMBERED_CALLS = 10_000
 
 
 def defaults_for(model: str) -> tuple[int, int]:
@@ -64,7 +62,6 @@ class FileSearchTool:
     def __init__(self, retrieval: Retrieval, settings: Settings) -> None:
         self.retrieval = retrieval
         self.settings = settings
-        self._arguments: OrderedDict[str, str] = OrderedDict()
 
     def function(self, run_tool: dict[str, Any]) -> FunctionSpec:
         return FunctionSpec(self.name, DESCRIPTION, PARAMETERS)
@@ -81,7 +78,6 @@ class FileSearchTool:
     async def call(
         self, ctx: ToolContext, call_id: str, arguments: dict[str, Any], run_tool: dict[str, Any]
     ) -> dict[str, Any]:
-        self._remember(call_id, arguments)
         queries = _queries(arguments)
         options = run_tool.get("file_search") or {}
         ranking = {**DEFAULT_RANKING, **(options.get("ranking_options") or {})}
@@ -111,7 +107,12 @@ class FileSearchTool:
                 results.append(
                     {"file_id": hit.file_id, "file_name": hit.filename, "score": hit.score, "content": content}
                 )
-        return {"id": call_id, "type": "file_search", "file_search": {"ranking_options": ranking, "results": results}}
+        return {
+            "id": call_id,
+            "type": "file_search",
+            "file_search": {"ranking_options": ranking, "results": results},
+            PRIVATE: {"arguments": json.dumps(arguments), "queries": queries},
+        }
 
     async def _named(self, db: Database, store_ids: list[str]) -> list[str]:
         """Stores a response names, after waiting (bounded) for the first to finish ingesting."""
@@ -154,15 +155,10 @@ class FileSearchTool:
             self.retrieval.worker.notify()
             await asyncio.sleep(WAIT_POLL_SECONDS)
 
-    def _remember(self, call_id: str, arguments: dict[str, Any]) -> None:
-        self._arguments[call_id] = json.dumps(arguments)
-        while len(self._arguments) > _REMEMBERED_CALLS:
-            self._arguments.popitem(last=False)
-
     def replay(self, tool_call: dict[str, Any]) -> tuple[str, str]:
         results = (tool_call.get("file_search") or {}).get("results") or []
-        arguments = self._arguments.get(str(tool_call.get("id")), json.dumps({"query": ""}))
-        return arguments, render(results)
+        arguments = private(tool_call).get("arguments") or json.dumps({"query": ""})  # older steps have none
+        return str(arguments), render(results)
 
     async def annotate(self, ctx: ToolContext, text: str, tool_calls: list[dict[str, Any]]) -> Annotated:
         """The citations of a whole text. Runs do not call it: their answers are cited as they stream."""
