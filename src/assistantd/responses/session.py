@@ -566,6 +566,21 @@ class ResponseRun:
         self.events.publish(self.run.id, RunEvent(STREAM_END, {}))
         self.live.close(self.run.id)
 
+    async def interrupted(self) -> None:
+        """The events sent since the last batch are stored now, not by a saver outliving the execution (and
+        racing a resumption that numbers on from the last stored one)."""
+        await self._stop_saver()
+        if self._log is not None:
+            with contextlib.suppress(Exception):
+                await self._flush_events()
+
+    async def _stop_saver(self) -> None:
+        saver, self._saver = self._saver, None
+        if saver is not None:
+            saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await saver
+
     async def _end(self, status: str, outcome: Failed | Incomplete | None = None) -> None:
         ts = now()
         values: dict[str, Any] = {"status": status, "expires_at": None, "required_action": None}
@@ -609,11 +624,7 @@ class ResponseRun:
             rendered = []
         self._publish(rendered)
         if self._log is not None:
-            saver, self._saver = self._saver, None
-            if saver is not None:
-                saver.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await saver
+            await self._stop_saver()
             await self._flush_events()
         self.live.close(run_id)
         self.events.publish(run_id, RunEvent(STREAM_END, {}))

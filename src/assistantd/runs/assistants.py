@@ -160,6 +160,9 @@ class AssistantsRun:
         gone = dataclasses.replace(self.w.run, status="cancelled", cancelled_at=now(), expires_at=None)
         self.w.emit("thread.run.cancelled", run_to_wire(gone))
 
+    async def interrupted(self) -> None:
+        return None  # every write of a run's is made as it happens
+
     async def _finish(
         self,
         player: TurnPlayer | None,

@@ -166,6 +166,9 @@ class RunEngine:
         await s.started()
         try:
             await self._loop(s, cancel)
+        except asyncio.CancelledError:
+            await s.interrupted()
+            raise
         except RunGone:
             log.info("run %s was deleted with its thread while executing", run_id)
             s.gone()  # streams following the run end as if it was cancelled: there is nothing left to follow

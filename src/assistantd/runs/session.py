@@ -119,3 +119,8 @@ class RunSession(Protocol):
     def gone(self) -> None:
         """The run's row vanished while it executed (deleted with its thread): tell its streams it ended."""
         ...
+
+    async def interrupted(self) -> None:
+        """The execution is being cancelled (its process stops): write now what a later resumption relies on
+        and would otherwise be written later (a response's events sent but not yet stored)."""
+        ...

@@ -118,6 +118,9 @@ class WorkerPool:
             announce(result)
         if claimed:
             self.start_reserved(run_id)
+            # Let the run take its first steps (on to its upstream request) before this request goes on to
+            # answer: the model's first token is what the caller waits for.
+            await asyncio.sleep(0)
         else:
             if reserved:
                 self.unreserve()
@@ -181,11 +184,13 @@ class WorkerPool:
         self._running.add(run_id)
         try:
             # This task acts for the run's project: what it reads and writes (files, vector stores, the
-            # objects it makes) is confined to it, as the request that made the run was.
-            async with self.db.read() as conn:
-                project = await run_queries.project_of(conn, run_id)
-            if project is not None:
-                scope.current_project.set(project)
+            # objects it makes) is confined to it, as the request that made the run was. Started by that
+            # request (``submit``'s direct path), the task has inherited its project already.
+            if scope.current_project.get() is None:
+                async with self.db.read() as conn:
+                    project = await run_queries.project_of(conn, run_id)
+                if project is not None:
+                    scope.current_project.set(project)
             await self.engine.execute(run_id, attempts=attempts)
         except Exception:
             log.exception("run %s failed in the worker", run_id)

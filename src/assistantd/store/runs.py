@@ -7,6 +7,7 @@ from sqlalchemy import bindparam, select
 from assistantd.store._crud import to_record
 from assistantd.store.db import Conn
 from assistantd.store.records import MessageRecord, RunStepRecord
+from assistantd.store.scope import seeing_every_project
 from assistantd.store.tables import MessageRow, RunEventRow, RunRow, RunStepRow
 
 ACTIVE_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
@@ -15,13 +16,15 @@ ACTIVE_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
 _ACTIVE = (
     select(RunRow.id).where(RunRow.thread_id == bindparam("thread_id"), RunRow.status.in_(ACTIVE_STATUSES)).limit(1)
 )
+_PROJECT = select(RunRow.project_id).where(RunRow.id == bindparam("run_id"))
 _STEPS = select(RunStepRow).where(RunStepRow.run_id == bindparam("run_id")).order_by(RunStepRow.seq)
 _THREAD = select(MessageRow).where(MessageRow.thread_id == bindparam("thread_id")).order_by(MessageRow.seq)
 
 
 async def project_of(conn: Conn, run_id: str) -> str | None:
     """The project a run or response belongs to (read unscoped by the worker about to execute it)."""
-    return (await conn.execute(select(RunRow.project_id).where(RunRow.id == run_id))).scalar()
+    with seeing_every_project():
+        return (await conn.execute(_PROJECT, {"run_id": run_id})).scalar()
 
 
 async def active_run_id(conn: Conn, thread_id: str) -> str | None:
