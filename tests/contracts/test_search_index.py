@@ -113,3 +113,30 @@ async def test_large_store_uses_quantized_candidates_with_exact_rescoring(search
     target = vectors[4321] + 0.05 * rng.standard_normal(64).astype(np.float32)
     hits = await search_index.search("vs_big", SearchQuery("", target / np.linalg.norm(target), 5, mode="vector"))
     assert hits[0].chunk_index == 4321 and hits[0].score > 0.9
+
+
+async def test_a_bulk_load_refreshes_the_planners_statistics(search_index: SearchIndex) -> None:
+    """PostgreSQL only: after a bulk load the chunks table is analyzed at once (not a minute later by
+    autovacuum), so the planner walks the HNSW index for a big store rather than ranking every chunk."""
+    if not isinstance(search_index, PostgresIndex):
+        pytest.skip("the planner's statistics are PostgreSQL's")
+    from sqlalchemy import text
+
+    async def analyzed() -> tuple[object, float]:
+        async with search_index.db.read() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "select s.last_analyze, c.reltuples from pg_stat_user_tables s "
+                        "join pg_class c on c.oid = s.relid where s.relname = 'retrieval_chunks'"
+                    )
+                )
+            ).one()
+        return row[0], float(row[1])
+
+    await put(search_index, "vs_a", "small", MANUAL)
+    assert (await analyzed())[0] is None  # two chunks: not worth it
+    texts = [f"Section {i}: the X{i} grinder, its burrs and its warranty." for i in range(1_200)]
+    await put(search_index, "vs_a", "big", texts)
+    when, rows = await analyzed()
+    assert when is not None and rows >= 1_200

@@ -35,6 +35,12 @@ from assistantd.store.db import Conn, Database
 F32 = npt.NDArray[np.float32]
 POSTINGS_BUDGET = 3_000
 """As ``sqlite_index.POSTINGS_BUDGET``: the most common query terms are dropped beyond it."""
+ANALYZE_GROWTH = 0.2
+ANALYZE_MIN_CHUNKS = 1_000
+"""The chunks table's statistics are refreshed (``analyze``) once this process has written this share of the
+rows the last refresh counted, and at least this many chunks. With statistics from before a bulk load, the
+planner believes a store holds a handful of chunks and ranks every one of them for a vector search (50 ms at
+20,000 chunks) instead of walking the HNSW index (7 ms); autovacuum would notice only a minute later."""
 DF_TTL = 10.0
 """Seconds a cached document frequency is trusted even when the generation has not moved (another
 process may have committed after this one read the generation)."""
@@ -49,6 +55,8 @@ class PostgresIndex:
         self._lexemes: dict[str, list[str]] = {}
         self._df: dict[str, int] = {}
         self._df_key: tuple[int, float] = (-1, 0.0)
+        self._unanalyzed = 0
+        self._analyzed_rows = 0.0
 
     async def open(self) -> None:
         """Create the schema if needed (idempotent; many processes may start at once)."""
@@ -140,6 +148,19 @@ class PostgresIndex:
                     )
             await self._count(conn, store_id, len(rows) - removed[0], tokens - removed[1])
         self._written()
+        await self._keep_statistics(len(rows))
+
+    async def _keep_statistics(self, written: int) -> None:
+        self._unanalyzed += written
+        if self._unanalyzed < max(ANALYZE_MIN_CHUNKS, ANALYZE_GROWTH * self._analyzed_rows):
+            return
+        self._unanalyzed = 0
+        async with self.db.write() as conn:
+            await conn.execute(text("analyze retrieval_chunks"))
+            counted = await conn.execute(
+                text("select reltuples from pg_class where oid = 'retrieval_chunks'::regclass")
+            )
+            self._analyzed_rows = max(0.0, float(counted.scalar() or 0.0))
 
     async def _delete_rows(
         self, conn: Conn, store_id: str, file_id: str | None, *, files: bool = True
