@@ -4,19 +4,16 @@ chart and writes a cleaned CSV; the answer carries an ``image_file`` and a ``fil
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx2
 import openai
 import pytest
-from asgi_lifespan import LifespanManager
 
-from assistantd import Settings, create_app
+from assistantd import Settings
 from assistantd.backends.scripted import Call, Say, ScriptedBackend
-from assistantd.tools.code_interpreter import CodeInterpreter
+from tests.tools.conftest import with_code_interpreter
 from tests.tools.test_code_interpreter import ANALYST_CODE, SALES
 
 pytestmark = pytest.mark.anyio
@@ -31,19 +28,8 @@ def backend() -> ScriptedBackend:
 
 @pytest.fixture
 async def client(settings: Settings, backend: ScriptedBackend) -> AsyncIterator[openai.AsyncOpenAI]:
-    tool = await CodeInterpreter.open(settings)
-    if tool.pool is None:
-        pytest.skip(f"no sandbox here: {tool.unavailable}")
-    try:
-        app = create_app(settings, model_backend=backend, extra_tools=[tool])
-        async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
-            http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=manager.app), base_url="http://test")
-            async with openai.AsyncOpenAI(
-                base_url="http://test/v1", api_key="sk-test", http_client=http, max_retries=0
-            ) as c:
-                yield c
-    finally:
-        await tool.close()
+    async with with_code_interpreter(settings, backend) as c:
+        yield c
 
 
 async def analyst(client: openai.AsyncOpenAI, backend: ScriptedBackend) -> tuple[str, str]:
@@ -130,7 +116,7 @@ async def test_a_run_continued_by_another_process_links_the_files_its_code_wrote
     weather = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
     code = "open('/mnt/data/report.txt', 'w').write('all good')\nprint('written')"
     first = ScriptedBackend([Call(("code_interpreter", json.dumps({"code": code}))), Call(("get_weather", "{}"))])
-    async with _serving(settings, first) as client:
+    async with with_code_interpreter(settings, first) as client:
         a = await client.beta.assistants.create(model="m", tools=[{"type": "code_interpreter"}, weather])  # type: ignore[list-item]
         t = await client.beta.threads.create(messages=[{"role": "user", "content": "Write the report."}])
         async with asyncio.timeout(120):
@@ -141,7 +127,7 @@ async def test_a_run_continued_by_another_process_links_the_files_its_code_wrote
         [pending] = run.required_action.submit_tool_outputs.tool_calls  # type: ignore[union-attr]
 
     answer = "Done: [report.txt](sandbox:/mnt/data/report.txt)"
-    async with _serving(settings, ScriptedBackend([Say(answer)])) as client:
+    async with with_code_interpreter(settings, ScriptedBackend([Say(answer)])) as client:
         async with asyncio.timeout(120):
             done = await client.beta.threads.runs.submit_tool_outputs_and_poll(
                 run_id=run.id, thread_id=t.id, tool_outputs=[{"tool_call_id": pending.id, "output": "sunny"}]
@@ -151,21 +137,3 @@ async def test_a_run_continued_by_another_process_links_the_files_its_code_wrote
         [ann] = message.content[0].text.annotations  # type: ignore[union-attr]
         assert ann.type == "file_path" and ann.text == "sandbox:/mnt/data/report.txt"
         assert (await client.files.content(ann.file_path.file_id)).content == b"all good"  # type: ignore[union-attr]
-
-
-@contextlib.asynccontextmanager
-async def _serving(settings: Settings, backend: ScriptedBackend) -> AsyncIterator[openai.AsyncOpenAI]:
-    """One lifetime of a server with code_interpreter over the test's data directory."""
-    tool = await CodeInterpreter.open(settings)
-    if tool.pool is None:
-        pytest.skip(f"no sandbox here: {tool.unavailable}")
-    try:
-        app = create_app(settings, model_backend=backend, extra_tools=[tool])
-        async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
-            http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=manager.app), base_url="http://test")
-            async with openai.AsyncOpenAI(
-                base_url="http://test/v1", api_key="sk-test", http_client=http, max_retries=0
-            ) as c:
-                yield c
-    finally:
-        await tool.close()

@@ -9,15 +9,14 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx2
 import openai
 import pytest
 from asgi_lifespan import LifespanManager
 
 from assistantd import Settings, create_app
 from assistantd.backends.scripted import Call, Say, ScriptedBackend
-from assistantd.tools.code_interpreter import CodeInterpreter
 from tests._support import assert_api_error, make_file
+from tests.tools.conftest import with_code_interpreter
 
 CI = [{"type": "code_interpreter"}]
 FS = [{"type": "file_search"}]
@@ -123,17 +122,8 @@ async def test_create_thread_and_run_merges_tool_resources(
 
 @pytest.fixture
 async def sandboxed(settings: Settings, backend: ScriptedBackend) -> AsyncIterator[openai.AsyncOpenAI]:
-    tool = await CodeInterpreter.open(settings)
-    if tool.pool is None:
-        pytest.skip(f"no sandbox here: {tool.unavailable}")
-    try:
-        app = create_app(settings, model_backend=backend, extra_tools=[tool])
-        async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
-            http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=manager.app), base_url="http://test")
-            async with openai.AsyncOpenAI(base_url="http://test/v1", api_key="sk", http_client=http) as c:
-                yield c
-    finally:
-        await tool.close()
+    async with with_code_interpreter(settings, backend) as c:
+        yield c
 
 
 async def test_every_attached_file_reaches_mnt_data(sandboxed: openai.AsyncOpenAI, backend: ScriptedBackend) -> None:
