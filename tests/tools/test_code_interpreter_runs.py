@@ -137,3 +137,25 @@ async def test_a_run_continued_by_another_process_links_the_files_its_code_wrote
         [ann] = message.content[0].text.annotations  # type: ignore[union-attr]
         assert ann.type == "file_path" and ann.text == "sandbox:/mnt/data/report.txt"
         assert (await client.files.content(ann.file_path.file_id)).content == b"all good"  # type: ignore[union-attr]
+
+
+async def test_a_later_run_links_a_file_an_earlier_run_wrote_without_linking_it(settings: Settings) -> None:
+    code = "open('/mnt/data/notes.txt', 'w').write('kept')"
+    first = ScriptedBackend([Call(("code_interpreter", json.dumps({"code": code}))), Say("Written.")])
+    async with with_code_interpreter(settings, first) as client:
+        a = await client.beta.assistants.create(model="m", tools=[{"type": "code_interpreter"}])
+        t = await client.beta.threads.create(messages=[{"role": "user", "content": "Keep notes."}])
+        async with asyncio.timeout(120):
+            run = await client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id)
+        assert run.status == "completed", run.last_error
+
+    answer = "Your notes: [notes.txt](sandbox:/mnt/data/notes.txt)"
+    async with with_code_interpreter(settings, ScriptedBackend([Say(answer)])) as client:
+        await client.beta.threads.messages.create(t.id, role="user", content="Where are my notes?")
+        async with asyncio.timeout(120):
+            later = await client.beta.threads.runs.create_and_poll(thread_id=t.id, assistant_id=a.id)
+        assert later.status == "completed", later.last_error
+        [message] = (await client.beta.threads.messages.list(t.id, run_id=later.id)).data
+        [ann] = message.content[0].text.annotations  # type: ignore[union-attr]
+        assert ann.type == "file_path" and ann.text == "sandbox:/mnt/data/notes.txt"
+        assert (await client.files.content(ann.file_path.file_id)).content == b"kept"  # type: ignore[union-attr]

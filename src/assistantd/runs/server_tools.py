@@ -73,9 +73,9 @@ async def annotate_answer(
     extra: list[dict[str, Any]] = []
     ctx = ToolContext(run=w.run, db=db, blobs=blobs, emit_delta=lambda body: None)
     for tool, _ in server.values():
-        calls = recorded.get(tool.type)
-        if not calls or tool.name == CITING_TOOL:  # file_search's citations were streamed with the text
+        if tool.name == CITING_TOOL:  # file_search's citations were streamed with the text
             continue
+        calls = recorded.get(tool.type, [])  # none: a tool may still link what earlier runs made
         found = await tool.annotate(ctx, text, calls)
         added.extend(found.annotations)
         extra.extend(found.extra_parts)

@@ -18,6 +18,11 @@ _ACTIVE = (
 )
 _PROJECT = select(RunRow.project_id).where(RunRow.id == bindparam("run_id"))
 _STEPS = select(RunStepRow).where(RunStepRow.run_id == bindparam("run_id")).order_by(RunStepRow.seq)
+_THREAD_TOOL_STEPS = (
+    select(RunStepRow)
+    .where(RunStepRow.thread_id == bindparam("thread_id"), RunStepRow.type == "tool_calls")
+    .order_by(RunStepRow.seq)
+)
 _THREAD = select(MessageRow).where(MessageRow.thread_id == bindparam("thread_id")).order_by(MessageRow.seq)
 
 
@@ -42,6 +47,12 @@ async def expired_runs(conn: Conn, now: int) -> list[str]:
 
 async def steps_of_run(conn: Conn, run_id: str) -> list[RunStepRecord]:
     return [to_record(RunStepRecord, r) for r in (await conn.execute(_STEPS, {"run_id": run_id})).all()]
+
+
+async def tool_steps_of_thread(conn: Conn, thread_id: str) -> list[RunStepRecord]:
+    """Every ``tool_calls`` step of the thread's runs, oldest first."""
+    rows = (await conn.execute(_THREAD_TOOL_STEPS, {"thread_id": thread_id})).all()
+    return [to_record(RunStepRecord, r) for r in rows]
 
 
 async def thread_messages(conn: Conn, thread_id: str) -> list[MessageRecord]:

@@ -27,10 +27,12 @@ from typing import Any
 
 from assistantd.ids import new_id
 from assistantd.store import repos
+from assistantd.store import runs as run_queries
 from assistantd.store._crud import PageParams
 from assistantd.store.blobs import BlobStore
 from assistantd.store.db import Database
 from assistantd.store.records import FileRecord, RunRecord
+from assistantd.tools.base import private
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f/\\]")
 
@@ -97,6 +99,19 @@ async def earlier_outputs(db: Database, thread_id: str) -> list[SessionFile]:
             if name and ".." not in name.split("/") and "/" not in name:
                 out.append(SessionFile(rec.id, name, rec.blob_key))
     return out
+
+
+async def thread_links(db: Database, thread_id: str) -> dict[str, str]:
+    """``/mnt/data/<path>`` → the newest File the thread's runs made from it: as their code_interpreter calls
+    recorded it, or, for runs recorded before calls kept it, as their answers linked it."""
+    links = {f"/mnt/data/{f.name}": f.file_id for f in await earlier_outputs(db, thread_id)}
+    async with db.read() as conn:
+        steps = await run_queries.tool_steps_of_thread(conn, thread_id)
+    for step in steps:
+        for call in step.step_details.get("tool_calls") or []:
+            if call.get("type") == "code_interpreter":
+                links.update(private(call).get("files") or {})
+    return links
 
 
 async def read_blob(blobs: BlobStore, key: str) -> bytes:

@@ -135,7 +135,7 @@ class CodeInterpreter:
 
     async def annotate(self, ctx: ToolContext, text: str, tool_calls: list[dict[str, Any]]) -> Annotated:
         """``sandbox:/mnt/data/...`` links to files this run's code wrote (recorded with its calls), or else
-        to files earlier runs of the thread wrote and linked, become ``file_path`` annotations."""
+        to the newest File earlier runs of the thread wrote at that path, become ``file_path`` annotations."""
         links = await self._links(ctx, text, tool_calls)
         annotations = []
         for m in _LINK.finditer(text):
@@ -166,8 +166,7 @@ class CodeInterpreter:
             links.update(private(call).get("files") or {})
         paths = {unquote(m.group(1)).rstrip(".,;:!?") for m in _LINK.finditer(text)}
         if paths - links.keys():
-            earlier = {f"/mnt/data/{f.name}": f.file_id for f in await files.earlier_outputs(ctx.db, ctx.run.thread_id)}
-            links = {**earlier, **links}
+            links = {**await files.thread_links(ctx.db, ctx.run.thread_id), **links}
         return links
 
     # --- one execution ---
